@@ -1,0 +1,77 @@
+/**
+ * Per-form configuration: declared once in wrangler.toml (`[vars.FORMS.<id>]`),
+ * validated with zod the first time the Worker sees it. A bad config fails
+ * loudly with the exact key path, never silently drops a field.
+ */
+import { z } from 'zod'
+import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS } from './lead/draft'
+
+const nonBlank = z.string().trim().min(1)
+
+const mergeRule = z.enum(MERGE_RULES)
+
+const metadataField = z.strictObject({
+  /** The form field whose value is kept. */
+  field: nonBlank,
+  /** The custom field's slug in the CRM; defaults to the form field's name. */
+  slug: nonBlank.optional(),
+  format: z.enum(METADATA_FORMATS).default('TEXT'),
+})
+
+export const formConfigSchema = z.strictObject({
+  /** The lead's `source` in the CRM. */
+  source: nonBlank.default('Website'),
+  /** The lead's `status` when it is created. */
+  status: nonBlank.default('New'),
+  /** Form field name → lead field. Unlisted fields that share a lead field's name map to it. */
+  fields: z.record(nonBlank, z.enum(LEAD_FIELDS)).default({}),
+  /** Extra form fields kept as CRM custom fields (`metadata[]`). */
+  metadata: z.array(metadataField).default([]),
+  /** Where a browser goes after a successful post; a built-in page when absent. */
+  thank_you_url: z.url({ protocol: /^https?$/ }).optional(),
+  /** Capture utm_*, referrer and landing page into metadata. */
+  capture_attribution: z.boolean().default(true),
+  /** Per-field write rules for an existing lead; see README "Merge policy". */
+  merge: z.partialRecord(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
+})
+
+export type FormConfig = z.output<typeof formConfigSchema>
+
+const formId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a form id is 1-64 letters, digits, "-" or "_"')
+
+export const formsSchema = z.record(formId, formConfigSchema)
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Formats zod issues as `FORMS.contact.fields.email: message` lines. */
+const describe = (root: string, error: z.ZodError): string =>
+  error.issues
+    .map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`)
+    .join('; ')
+
+const cache = new WeakMap<object, Record<string, FormConfig>>()
+
+/** Validated forms for this env; throws ConfigError naming the bad key. */
+export function loadForms(env: { FORMS?: unknown }): Record<string, FormConfig> {
+  const raw = env.FORMS ?? {}
+  const key = typeof raw === 'object' && raw !== null ? raw : { raw }
+  const hit = cache.get(key)
+  if (hit) return hit
+  const parsed = formsSchema.safeParse(typeof raw === 'string' ? safeJson(raw) : raw)
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid lead-intake configuration: ${describe('FORMS', parsed.error)}`)
+  }
+  cache.set(key, parsed.data)
+  return parsed.data
+}
+
+// FORMS may arrive as a JSON string (e.g. set with `wrangler secret` or --var).
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ConfigError('Invalid lead-intake configuration: FORMS: not valid JSON')
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The one way this Worker reaches Unified: the SDK's standalone functions on a
+ * lean core. Retries are the delivery pipeline's job (crm/errors.ts decides),
+ * so the SDK never repeats a call on its own: a repeated create could duplicate.
+ */
+import { UnifiedToCore } from '@unified-api/typescript-sdk/core.js'
+
+/** A Unified call that hangs longer than this is a retryable timeout. */
+export const REQUEST_TIMEOUT_MS = 10_000
+
+export interface CrmTarget {
+  core: UnifiedToCore
+  connectionId: string
+}
+
+export interface CrmSettings {
+  UNIFIED_API_KEY?: string
+  UNIFIED_CONNECTION_ID?: string
+  UNIFIED_API_URL?: string
+}
+
+export function crmTarget(env: CrmSettings): CrmTarget {
+  const core = new UnifiedToCore({
+    security: { jwt: env.UNIFIED_API_KEY ?? '' },
+    serverURL: env.UNIFIED_API_URL || undefined,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    retryConfig: { strategy: 'none' },
+  })
+  return { core, connectionId: env.UNIFIED_CONNECTION_ID ?? '' }
+}

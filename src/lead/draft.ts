@@ -1,0 +1,99 @@
+/**
+ * The LeadDraft: where sources and the CRM writer meet. A source turns its
+ * input into a draft; the writer turns a draft into CRM calls. Neither knows
+ * the other, so this file is the whole contract between them.
+ */
+
+/** Lead fields a source may fill. `title` and `website` have no CRM column of their own on every CRM; see crm/merge.ts. */
+export const LEAD_FIELDS = [
+  'first_name',
+  'last_name',
+  'name',
+  'email',
+  'phone',
+  'company_name',
+  'title',
+  'website',
+] as const
+export type LeadField = (typeof LEAD_FIELDS)[number]
+
+/** Unified's custom-field formats. */
+export const METADATA_FORMATS = [
+  'TEXT',
+  'TEXTAREA',
+  'NUMBER',
+  'DATE',
+  'BOOLEAN',
+  'URL',
+  'SINGLE_SELECT',
+  'MULTIPLE_SELECT',
+  'CURRENCY',
+  'PRICE',
+  'YES_NO',
+  'FILE',
+] as const
+export type MetadataFormat = (typeof METADATA_FORMATS)[number]
+
+/**
+ * How an incoming value treats a lead that already exists:
+ * - fill_if_empty: write only where the CRM has nothing
+ * - always: overwrite (a blank incoming value still never overwrites)
+ * - never: leave the CRM's value alone
+ * - append: add to the CRM's list, never remove (lists only)
+ */
+export const MERGE_RULES = ['fill_if_empty', 'always', 'never', 'append'] as const
+export type MergeRule = (typeof MERGE_RULES)[number]
+
+export type MergeField =
+  | 'first_name'
+  | 'last_name'
+  | 'name'
+  | 'company_name'
+  | 'title'
+  | 'emails'
+  | 'telephones'
+  | 'link_urls'
+  | 'metadata'
+  | 'source'
+  | 'status'
+
+export type MergeRules = Record<MergeField, MergeRule>
+
+/** Safe defaults: never wipe good CRM data with a later form. */
+export const DEFAULT_MERGE_RULES: MergeRules = {
+  first_name: 'fill_if_empty',
+  last_name: 'fill_if_empty',
+  name: 'fill_if_empty',
+  company_name: 'fill_if_empty',
+  title: 'fill_if_empty',
+  emails: 'append',
+  telephones: 'append',
+  link_urls: 'append',
+  metadata: 'always', // upserted by slug; other slugs are kept
+  source: 'never',
+  status: 'never',
+}
+
+export type MetadataValue = string | number | boolean | string[]
+
+export interface LeadMetadata {
+  slug: string
+  value: MetadataValue
+  format: MetadataFormat
+}
+
+export interface LeadDraft {
+  firstName?: string
+  lastName?: string
+  name?: string
+  companyName?: string
+  title?: string
+  emails: string[]
+  phones: string[]
+  websites: string[]
+  metadata: LeadMetadata[]
+  source: string
+  status: string
+  /** Overrides of DEFAULT_MERGE_RULES, from the source's configuration. */
+  merge: Partial<MergeRules>
+}

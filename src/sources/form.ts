@@ -1,0 +1,171 @@
+/**
+ * Website forms: `POST /forms/:formId` from a plain `<form>` (urlencoded or
+ * multipart) or from `fetch` (JSON). Reads the fields, maps them to a
+ * LeadDraft by the form's configuration, validates, and nothing else.
+ */
+import type { Context } from 'hono'
+import { z } from 'zod'
+import type { FormConfig } from '../config'
+import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
+import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { type InvalidParam, problem } from '../http/problem'
+
+/** Field name → every value sent under it, as text. */
+export type FormFields = Map<string, string[]>
+
+const add = (fields: FormFields, name: string, value: unknown) => {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    fields.set(name, [...(fields.get(name) ?? []), String(value)])
+  }
+  // Files and nested objects carry no lead data: skipped.
+}
+
+export async function readFields(c: Context): Promise<FormFields> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  const fields: FormFields = new Map()
+  if (type === 'application/json') {
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch {
+      throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The request body is not valid JSON.' })
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The JSON body must be an object of field names to values.' })
+    }
+    for (const [name, value] of Object.entries(body)) {
+      for (const v of Array.isArray(value) ? value : [value]) add(fields, name, v)
+    }
+    return fields
+  }
+  if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
+    let body: Record<string, unknown>
+    try {
+      body = await c.req.parseBody({ all: true })
+    } catch {
+      throw problem(400, 'malformed-body', 'Malformed form body', { detail: `The body is not valid ${type}.` })
+    }
+    for (const [name, value] of Object.entries(body)) {
+      for (const v of Array.isArray(value) ? value : [value]) add(fields, name, v)
+    }
+    return fields
+  }
+  throw problem(415, 'unsupported-media-type', 'Unsupported content type', {
+    detail: 'Send application/x-www-form-urlencoded, multipart/form-data or application/json.',
+  })
+}
+
+/** Captured into metadata by default (capture_attribution). */
+export const ATTRIBUTION_PARAMS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid'] as const
+
+export interface RequestContext {
+  url: string
+  referer?: string
+}
+
+const emailSchema = z.email()
+
+const urlParams = (text: string | undefined): URLSearchParams => {
+  try {
+    return text ? new URL(text).searchParams : new URLSearchParams()
+  } catch {
+    return new URLSearchParams()
+  }
+}
+
+/** utm_* etc. from the body, then the post's own URL, then the page it came from; plus referrer and landing page. */
+function attribution(fields: FormFields, request: RequestContext): LeadMetadata[] {
+  const first = (name: string) => cleanText(fields.get(name)?.[0] ?? '')
+  const fromUrl = urlParams(request.url)
+  const fromPage = urlParams(request.referer)
+  const out: LeadMetadata[] = []
+  for (const name of ATTRIBUTION_PARAMS) {
+    const value = first(name) || fromUrl.get(name) || fromPage.get(name)
+    if (value) out.push({ slug: name, value: cleanText(value), format: 'TEXT' })
+  }
+  const referrer = first('referrer')
+  if (referrer) out.push({ slug: 'referrer', value: referrer, format: 'URL' })
+  let landing = first('landing_page')
+  if (!landing && request.referer) {
+    try {
+      const page = new URL(request.referer)
+      landing = page.origin + page.pathname
+    } catch {
+      // an unparseable Referer is no landing page
+    }
+  }
+  if (landing) out.push({ slug: 'landing_page', value: landing, format: 'URL' })
+  return out
+}
+
+/** Which lead field a form field feeds: the config's mapping, else a field named like a lead field. */
+const leadFieldOf = (config: FormConfig, name: string): LeadField | undefined =>
+  config.fields[name] ?? ((LEAD_FIELDS as readonly string[]).includes(name) ? (name as LeadField) : undefined)
+
+/** Maps and validates; throws a 422 naming every bad field. */
+export function toDraft(config: FormConfig, fields: FormFields, request: RequestContext): LeadDraft {
+  const values = new Map<LeadField, string[]>()
+  const sourceName = new Map<LeadField, string>()
+  for (const [name, raw] of fields) {
+    const target = leadFieldOf(config, name)
+    if (!target) continue
+    const cleaned = raw.map(cleanText).filter(Boolean)
+    values.set(target, [...(values.get(target) ?? []), ...cleaned])
+    if (!sourceName.has(target)) sourceName.set(target, name)
+  }
+  const one = (f: LeadField) => values.get(f)?.[0]
+  const problems: InvalidParam[] = []
+  const fieldName = (f: LeadField) => sourceName.get(f) ?? f
+
+  const emails = (values.get('email') ?? []).map(normalizeEmail)
+  for (const email of emails) {
+    if (!emailSchema.safeParse(email).success) problems.push({ name: fieldName('email'), reason: 'is not a valid email address' })
+  }
+  const phones: string[] = []
+  for (const raw of values.get('phone') ?? []) {
+    const phone = normalizePhone(raw)
+    if (phone) phones.push(phone)
+    else problems.push({ name: fieldName('phone'), reason: 'is not a valid phone number' })
+  }
+  if (emails.length === 0 && (values.get('phone') ?? []).length === 0) {
+    problems.push(
+      { name: fieldName('email'), reason: 'is required when no phone is given' },
+      { name: fieldName('phone'), reason: 'is required when no email is given' },
+    )
+  }
+  if (problems.length) {
+    throw problem(422, 'invalid-fields', 'Some fields need fixing', {
+      detail: problems.map((p) => `${p.name} ${p.reason}`).join('; ') + '.',
+      'invalid-params': problems,
+    })
+  }
+
+  const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
+  const metadata: LeadMetadata[] = []
+  for (const item of config.metadata) {
+    const clean = item.format === 'TEXTAREA' ? cleanMultiline : cleanText
+    const value = (fields.get(item.field) ?? []).map(clean).filter(Boolean)
+    if (value.length === 0) continue
+    metadata.push({
+      slug: item.slug ?? item.field,
+      value: item.format === 'MULTIPLE_SELECT' ? value : value.join(', '),
+      format: item.format,
+    })
+  }
+  if (config.capture_attribution) metadata.push(...attribution(fields, request))
+
+  return {
+    firstName: one('first_name') ?? split.firstName,
+    lastName: one('last_name') ?? split.lastName,
+    name: one('name'),
+    companyName: one('company_name'),
+    title: one('title'),
+    emails,
+    phones,
+    websites: values.get('website') ?? [],
+    metadata,
+    source: config.source,
+    status: config.status,
+    merge: config.merge,
+  }
+}

@@ -1,0 +1,25 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // The Worker under test talks to the stand-in started by global-setup.ts.
+        bindings: {
+          UNIFIED_API_URL: inject('standinUrl'),
+          UNIFIED_API_KEY: 'test-key',
+          UNIFIED_CONNECTION_ID: 'conn-test',
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    // One stand-in serves every file: files run one after another so counters stay theirs.
+    fileParallelism: false,
+    testTimeout: 30_000,
+  },
+})
