@@ -1,25 +1,30 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
-export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        // The Worker under test talks to the stand-in started by global-setup.ts.
-        bindings: {
-          UNIFIED_API_URL: inject('standinUrl'),
-          UNIFIED_API_KEY: 'test-key',
-          UNIFIED_CONNECTION_ID: 'conn-test',
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations('./migrations')
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          // The Worker under test talks to the stand-in started by global-setup.ts.
+          bindings: {
+            UNIFIED_API_URL: inject('standinUrl'),
+            UNIFIED_API_KEY: 'test-key',
+            UNIFIED_CONNECTION_ID: 'conn-test',
+            TEST_MIGRATIONS: migrations,
+          },
         },
-      },
-    })),
-  ],
-  test: {
-    globalSetup: ['./test/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
-    // One stand-in serves every file: files run one after another so counters stay theirs.
-    fileParallelism: false,
-    testTimeout: 30_000,
-  },
+      })),
+    ],
+    test: {
+      globalSetup: ['./test/global-setup.ts'],
+      setupFiles: ['./test/apply-migrations.ts'],
+      include: ['test/**/*.test.ts'],
+      // One stand-in serves every file: files run one after another so counters stay theirs.
+      fileParallelism: false,
+      testTimeout: 60_000,
+    },
+  }
 })
