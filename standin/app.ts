@@ -92,7 +92,8 @@ export class StandinState {
 const searchable = (record: Json): string => {
   const parts: unknown[] = [record.name, record.first_name, record.last_name, record.company_name]
   for (const e of (record.emails as Json[] | undefined) ?? []) parts.push(e.email)
-  for (const t of (record.telephones as Json[] | undefined) ?? []) parts.push(t.telephone)
+  // Phone search matches digits whatever the formatting, as CRMs' phone indexes do.
+  for (const t of (record.telephones as Json[] | undefined) ?? []) parts.push(t.telephone, String(t.telephone).replace(/\D/g, ''))
   return parts.filter((p) => typeof p === 'string').join(' ').toLowerCase()
 }
 

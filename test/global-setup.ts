@@ -7,9 +7,3 @@ export default async function setup(project: TestProject) {
   project.provide('standinUrl', standin.url)
   return () => standin.close()
 }
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    standinUrl: string
-  }
-}

@@ -47,7 +47,7 @@ export const leadsWithEmail = async (email: string) =>
 
 /** A request to the Worker under test, through its real fetch handler. */
 export const request = (path: string, init?: RequestInit) =>
-  exports.default.fetch(new Request(`https://intake.example${path}`, init))
+  exports.default.fetch(new Request(`https://intake.example${path}`, { redirect: 'manual', ...init }))
 
 export const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })

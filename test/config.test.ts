@@ -1,0 +1,112 @@
+/** Per-form configuration and the acknowledgement rule, through the Worker's fetch with a chosen env. */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import worker from '../src/index'
+import { leadsWithEmail, standin, unique, waitFor } from './helpers'
+
+beforeEach(() => standin.reset())
+
+/** Calls the Worker as Cloudflare would, with `overrides` layered on the test env. */
+async function call(path: string, init: RequestInit, overrides: Partial<Env> | Record<string, unknown>) {
+  const ctx = createExecutionContext()
+  const res = await worker.fetch(new Request(`https://intake.example${path}`, init), { ...env, ...overrides } as Env, ctx)
+  await waitOnExecutionContext(ctx)
+  return res
+}
+
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  body: JSON.stringify(body),
+  headers: { 'content-type': 'application/json' },
+})
+
+describe('configuration', () => {
+  it('names the exact bad key of an invalid form config', async () => {
+    const res = await call('/forms/contact', json({ email: unique() }), {
+      FORMS: { contact: { fields: { email: 'e-mail-address' } } },
+    })
+    expect(res.status).toBe(500)
+    const body = (await res.json()) as { detail: string }
+    expect(body.detail).toContain('FORMS.contact.fields.email')
+  })
+
+  it('rejects unknown keys instead of ignoring a typo', async () => {
+    const res = await call('/forms/contact', json({ email: unique() }), { FORMS: { contact: { thankyou_url: 'https://x.example' } } })
+    expect(res.status).toBe(500)
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/FORMS\.contact.*thankyou_url/)
+  })
+
+  it('redirects to the configured thank-you URL and maps custom field names', async () => {
+    const email = unique()
+    const FORMS = {
+      demo: {
+        source: 'Landing page',
+        status: 'Hot',
+        thank_you_url: 'https://www.example.com/thanks',
+        fields: { 'your-email': 'email', organisation: 'company_name', role: 'title' },
+        metadata: [{ field: 'budget', slug: 'budget_usd', format: 'NUMBER' }],
+      },
+    }
+    const res = await call(
+      '/forms/demo',
+      {
+        method: 'POST',
+        body: new URLSearchParams({ 'your-email': email, organisation: 'Acme', role: 'CTO', budget: '5000' }),
+        headers: { accept: 'text/html' },
+      },
+      { FORMS },
+    )
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('https://www.example.com/thanks')
+    await waitFor1(email)
+    const [lead] = await leadsWithEmail(email)
+    expect(lead).toMatchObject({ company_name: 'Acme', source: 'Landing page', status: 'Hot' })
+    expect(lead!.metadata).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ slug: 'budget_usd', value: '5000', format: 'NUMBER' }),
+        expect.objectContaining({ slug: 'title', value: 'CTO' }),
+      ]),
+    )
+  })
+
+  it('lets a form opt into always setting status, while source stays as created', async () => {
+    const email = unique()
+    await standin.seed({ emails: [{ email }], source: 'Website', status: 'New' })
+    const FORMS = { trial: { source: 'Trial signup', status: 'Trial', merge: { status: 'always' } } }
+    const res = await call('/forms/trial', json({ email }), { FORMS })
+    expect(res.status).toBe(202)
+    await waitFor(async () => (await leadsWithEmail(email))[0]?.status === 'Trial', 15_000, 'status update')
+    expect(await leadsWithEmail(email)).toEqual([expect.objectContaining({ source: 'Website', status: 'Trial' })])
+  })
+
+  it('accepts FORMS given as a JSON string', async () => {
+    const res = await call('/forms/json-form', json({ email: unique() }), { FORMS: JSON.stringify({ 'json-form': {} }) })
+    expect(res.status).toBe(202)
+  })
+})
+
+describe('acknowledge only what is queued', () => {
+  it('answers 503 with Retry-After, not 2xx, when the queue refuses the lead', async () => {
+    const LEADS = { send: async () => Promise.reject(new Error('Queue send failed: internal error')) }
+    const res = await call('/forms/contact', json({ email: unique() }), { LEADS })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('30')
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+  })
+
+  it('shows a browser the 503 as a page, still not a redirect to "thank you"', async () => {
+    const LEADS = { send: async () => Promise.reject(new Error('boom')) }
+    const res = await call(
+      '/forms/contact',
+      { method: 'POST', body: new URLSearchParams({ email: unique() }), headers: { accept: 'text/html' } },
+      { LEADS },
+    )
+    expect(res.status).toBe(503)
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.get('content-type')).toContain('text/html')
+  })
+})
+
+const waitFor1 = (email: string) => waitFor(async () => (await leadsWithEmail(email)).length === 1, 15_000, 'one lead')
+
