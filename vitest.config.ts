@@ -13,6 +13,10 @@ export default defineConfig(async () => {
             UNIFIED_API_URL: inject('standinUrl'),
             UNIFIED_API_KEY: 'test-key',
             UNIFIED_CONNECTION_ID: 'conn-test',
+            // Short delays and budget so retry scenarios finish in seconds.
+            DELIVERY_BASE_DELAY_SECONDS: '1',
+            DELIVERY_MAX_ATTEMPTS: '4',
+            OPERATOR_TOKEN: 'test-operator-token',
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -10,10 +10,11 @@ import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { ConfigError, loadForms } from './config'
-import { enqueueLead } from './delivery/enqueue'
+import { acceptLead } from './delivery/enqueue'
 import { page } from './http/html'
 import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from './http/problem'
 import { log } from './log'
+import { operator } from './operator/routes'
 import { readFields, toDraft } from './sources/form'
 
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
@@ -21,7 +22,8 @@ export const MAX_BODY_BYTES = 64 * 1024
 
 export type AppEnv = { Bindings: Env }
 
-export const app = new Hono<AppEnv>()
+// strict: false so /operator/ and /operator, /healthz/ and /healthz are the same page.
+export const app = new Hono<AppEnv>({ strict: false })
 
 app.use(requestId())
 app.use(secureHeaders())
@@ -49,11 +51,13 @@ app.post('/forms/:formId', async (c) => {
   }
   const fields = await readFields(c)
   const draft = toDraft(config, fields, { url: c.req.url, referer: c.req.header('referer') })
-  const id = await enqueueLead(c.env.LEADS, { source: 'form', form: formId }, draft)
+  const id = await acceptLead(c, { source: 'form', form: formId }, draft)
   log('info', 'submission accepted', { requestId: c.get('requestId'), source: 'form', form: formId, submission: id })
   if (wantsHtml(c)) return c.redirect(config.thank_you_url ?? new URL('/thanks', c.req.url).href, 303)
   return c.json({ id, status: 'accepted' }, 202)
 })
+
+app.route('/operator', operator)
 
 app.notFound(() => {
   throw problem(404, 'not-found', 'Not found', { detail: 'No such endpoint.' })

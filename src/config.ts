@@ -75,3 +75,26 @@ const safeJson = (text: string): unknown => {
     throw new ConfigError('Invalid lead-intake configuration: FORMS: not valid JSON')
   }
 }
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+const deliverySchema = z.object({
+  /** Attempts before a retryable failure is dead-lettered. */
+  DELIVERY_MAX_ATTEMPTS: positiveInt(10),
+  /** First retry delay; doubles per attempt up to 15 minutes. */
+  DELIVERY_BASE_DELAY_SECONDS: positiveInt(10),
+  /** Days the submission log (and the personal data in it) is kept. */
+  SUBMISSION_RETENTION_DAYS: positiveInt(30),
+})
+
+export type DeliverySettings = z.output<typeof deliverySchema>
+
+/** Delivery settings from vars; empty strings mean "default". */
+export function deliverySettings(env: object): DeliverySettings {
+  const raw = Object.fromEntries(
+    Object.keys(deliverySchema.shape).map((k) => [k, (env as Record<string, unknown>)[k] || undefined]),
+  )
+  const parsed = deliverySchema.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(`Invalid lead-intake configuration: ${describe('vars', parsed.error)}`)
+  return parsed.data
+}

@@ -85,3 +85,23 @@ const isDelivered = async (id: string) => {
 }
 
 export const unique = (prefix = 'lead') => `${prefix}-${crypto.randomUUID().slice(0, 8)}@example.com`
+
+export const OPERATOR_TOKEN = 'test-operator-token'
+
+/** The operator API, authenticated. */
+export const operatorApi = (path: string, init: RequestInit = {}) =>
+  request(`/operator${path}`, { ...init, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, ...init.headers } })
+
+export type LogRow = { id: string; state: string; attempts: number; crm_lead_id: string | null; action: string | null; last_error: string | null }
+
+export const submission = async (id: string): Promise<LogRow | undefined> => {
+  const res = await operatorApi(`/submissions/${id}`)
+  return res.status === 200 ? ((await res.json()) as LogRow) : undefined
+}
+
+/** Waits until the submission log shows `state` for `id`. */
+export const waitForState = (id: string, state: string, ms = 30_000) =>
+  waitFor(async () => {
+    const row = await submission(id)
+    return row?.state === state ? row : undefined
+  }, ms, `submission ${id} to be ${state}`)

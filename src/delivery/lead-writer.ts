@@ -8,6 +8,7 @@ import { crmTarget } from '../crm/client'
 import { classify } from '../crm/errors'
 import { writeLead } from '../crm/writer'
 import { dedupKey, keyName } from '../lead/normalize'
+import { gateFor } from './crm-gate'
 import type { LeadMessage, WriteOutcome } from './message'
 
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
@@ -35,6 +36,12 @@ export class LeadWriter extends DurableObject<Env> {
     const done = await storage.get<Done>(`done:${message.id}`)
     if (done) return { ok: true, action: done.action, leadId: done.leadId, repeat: true }
     const knownId = await storage.get<string>('leadId')
+    const gate = gateFor(this.env)
+    const until = await gate.pausedUntil()
+    if (until > Date.now()) {
+      const retryAfter = Math.ceil((until - Date.now()) / 1000)
+      return { ok: false, error: `Unified asked to wait ${retryAfter}s more (Retry-After)`, retryable: true, retryAfter }
+    }
     try {
       const result = await writeLead(crmTarget(this.env), message.draft, dedupKey(message.draft), knownId)
       await storage.put<Done | string>({ leadId: result.leadId, [`done:${message.id}`]: { ...result, at: Date.now() } })
@@ -42,6 +49,7 @@ export class LeadWriter extends DurableObject<Env> {
       return { ok: true, ...result, repeat: false }
     } catch (error) {
       const e = classify('write lead', error)
+      if (e.retryAfter) await gate.pause(Date.now() + e.retryAfter * 1000)
       return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
     }
   }

@@ -1,0 +1,249 @@
+/**
+ * The local stack shared by `npm run dev` and `npm run bench`: the Unified
+ * stand-in (standin/server.ts, in this process) and `wrangler dev` (a child
+ * process group), with the Worker pointed at the stand-in through --var.
+ * Everything listens on loopback only.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEnv } from 'node:util'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The API key the Worker sends to the stand-in (which only checks that there is one). */
+export const STANDIN_KEY = 'standin-dev-key'
+/** The D1 database whose migrations are applied before the Worker starts. */
+export const D1_DATABASE = 'lead-intake'
+
+const WRANGLER = path.join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
+const BIN = path.join(ROOT, 'node_modules', '.bin')
+
+/**
+ * Node 22.18+/23.6+ run standin/*.ts natively; `npm run …` puts the project's
+ * Node 24 (node_modules/.bin/node) first on PATH. When started with an older
+ * `node`, run the same script again with the project's Node and pass its exit code on.
+ */
+export async function ensureModernNode() {
+  if (process.features.typescript) return
+  const local = path.join(BIN, 'node')
+  if (!existsSync(local) || process.execPath === local) {
+    console.error(`Node ${process.versions.node} cannot run TypeScript files; use \`npm run …\` (needs Node >= 22.18).`)
+    process.exit(1)
+  }
+  const child = spawn(local, process.argv.slice(1), { stdio: 'inherit' })
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
+  const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 128 + os.constants.signals[s] : 1))))
+  process.exit(code)
+}
+
+/** The environment for wrangler: the project's Node first on PATH (wrangler needs >= 22). */
+export function wranglerEnv(extra = {}) {
+  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra }
+}
+
+const canListen = (port, host) =>
+  new Promise((resolve) => {
+    const server = net.createServer()
+    server.once('error', (error) => resolve(error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT'))
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
+  })
+
+/** `preferred` or the next free port on loopback (IPv4 and, where present, IPv6); 0 = any free port. */
+export async function freePort(preferred = 0) {
+  if (preferred === 0) {
+    const server = net.createServer()
+    await new Promise((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
+    const { port } = server.address()
+    await new Promise((resolve) => server.close(resolve))
+    return port
+  }
+  for (let port = preferred; port < preferred + 100 && port < 65536; port++) {
+    if ((await canListen(port, '127.0.0.1')) && (await canListen(port, '::1'))) return port
+  }
+  throw new Error(`no free port in ${preferred}-${preferred + 99}`)
+}
+
+/**
+ * The Worker's local vars as wrangler dev would read them: .dev.vars, else .env
+ * (wrangler's own fallback). Returns the file used and its values.
+ */
+export function localVarsFile(root = ROOT) {
+  for (const name of ['.dev.vars', '.env']) {
+    const file = path.join(root, name)
+    if (existsSync(file)) return { file, vars: parseEnv(readFileSync(file, 'utf8')) }
+  }
+  return { file: undefined, vars: {} }
+}
+
+/** Where a real Unified key comes from, if one is set: the vars file wins over the environment. */
+export function realUnifiedKey(root = ROOT) {
+  const { file, vars } = localVarsFile(root)
+  const real = (value) => typeof value === 'string' && value.trim() !== '' && value !== STANDIN_KEY
+  if (real(vars.UNIFIED_API_KEY)) return { source: path.basename(file) }
+  if (real(process.env.UNIFIED_API_KEY)) return { source: 'environment' }
+  return undefined
+}
+
+/** Runs wrangler to completion with no terminal input (so it never prompts); rejects with its output on failure. */
+export function runWrangler(args, { cwd = ROOT, env = {}, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd,
+      env: wranglerEnv({ CI: 'true', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve(output)
+      else reject(new Error(`wrangler ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim()}`))
+    })
+  })
+}
+
+/** `wrangler d1 migrations apply <db> --local`, non-interactive. */
+export function applyMigrations({ cwd = ROOT, persistTo, env } = {}) {
+  const args = ['d1', 'migrations', 'apply', D1_DATABASE, '--local', ...(persistTo ? ['--persist-to', persistTo] : [])]
+  return runWrangler(args, { cwd, env })
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Starts the stack and resolves once GET /healthz answers 200.
+ *
+ * options:
+ * - cwd: the project (default: this repository)
+ * - standin: true (default) to run the stand-in and point the Worker at it; false to use the configured Unified
+ * - standinPort / workerPort: preferred ports, the next free one is taken (0: any)
+ * - ip: the Worker's listen address (default 127.0.0.1)
+ * - connectionId: the connection id the Worker uses with the stand-in
+ * - persistTo: wrangler's local state directory (default .wrangler/state)
+ * - output: 'inherit' (wrangler prints to this terminal) or a writable stream for wrangler's output
+ * - env: extra environment for wrangler
+ * - readyTimeoutMs: how long to wait for /healthz
+ *
+ * Returns { workerUrl, standin, standinUrl, connectionId, exited, stop() }.
+ * `exited` resolves with wrangler's exit code when it ends on its own or is stopped.
+ */
+export async function startLocalStack(options = {}) {
+  const {
+    cwd = ROOT,
+    standin: useStandin = true,
+    standinPort = 8788,
+    workerPort = 8787,
+    ip = '127.0.0.1',
+    connectionId = 'local-dev',
+    persistTo,
+    output = 'inherit',
+    env = {},
+    readyTimeoutMs = 90_000,
+  } = options
+
+  const cleanups = []
+  const cleanup = async () => {
+    while (cleanups.length) await cleanups.pop()().catch(() => undefined)
+  }
+
+  try {
+    let standin
+    const args = ['dev', '--ip', ip, '--show-interactive-dev-session=false']
+    if (persistTo) args.push('--persist-to', persistTo)
+
+    if (useStandin) {
+      // A .ts import: Node strips the types (see ensureModernNode).
+      const { startStandin } = await import(path.join(cwd, 'standin', 'server.ts'))
+      standin = await startStandin(await freePort(standinPort), '127.0.0.1')
+      cleanups.push(() => standin.close())
+      args.push(
+        '--local',
+        '--var', `UNIFIED_API_URL:${standin.url}`,
+        '--var', `UNIFIED_API_KEY:${STANDIN_KEY}`,
+        '--var', `UNIFIED_CONNECTION_ID:${connectionId}`,
+      )
+    } else if (!localVarsFile(cwd).vars.UNIFIED_API_KEY && process.env.UNIFIED_API_KEY) {
+      // The key is only in the environment, which wrangler dev does not pass to the Worker.
+      // Hand it over in a private env file rather than on the command line (visible in `ps`).
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-dev-'))
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+      const file = path.join(dir, 'unified.env')
+      const pick = ['UNIFIED_API_KEY', 'UNIFIED_CONNECTION_ID', 'UNIFIED_API_URL'].filter((k) => process.env[k])
+      writeFileSync(file, pick.map((k) => `${k}=${JSON.stringify(process.env[k])}`).join('\n') + '\n', { mode: 0o600 })
+      const { file: varsFile } = localVarsFile(cwd)
+      if (varsFile) args.push('--env-file', varsFile)
+      args.push('--env-file', file)
+    }
+
+    await applyMigrations({ cwd, persistTo, env })
+
+    const port = await freePort(workerPort)
+    const inspectorPort = await freePort(workerPort === 0 ? 0 : 9229)
+    args.push('--port', String(port), '--inspector-port', String(inspectorPort))
+    const workerUrl = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`
+
+    // Its own process group, so stop() reaches wrangler, its CLI child and workerd alike.
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd,
+      env: wranglerEnv(env),
+      stdio: ['ignore', output === 'inherit' ? 'inherit' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe'],
+      detached: true,
+    })
+    if (output !== 'inherit') {
+      child.stdout.pipe(output, { end: false })
+      child.stderr.pipe(output, { end: false })
+    }
+    let exitCode
+    const exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => resolve((exitCode = code ?? (signal ? 128 + os.constants.signals[signal] : 1))))
+      child.on('error', () => resolve((exitCode = 1)))
+    })
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal)
+      } catch {
+        // already gone
+      }
+    }
+    cleanups.push(async () => {
+      if (exitCode === undefined) signalGroup('SIGTERM')
+      const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])
+      if (!done) signalGroup('SIGKILL')
+      await sleep(100)
+      signalGroup('SIGKILL') // workerd may outlive the CLI by a moment
+    })
+
+    const deadline = Date.now() + readyTimeoutMs
+    for (;;) {
+      if (exitCode !== undefined) throw new Error(`wrangler dev exited (code ${exitCode}) before the Worker was ready`)
+      try {
+        const res = await fetch(`${workerUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
+        await res.arrayBuffer()
+        if (res.ok) break
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the Worker did not answer ${workerUrl}/healthz within ${readyTimeoutMs / 1000} s`)
+      await sleep(250)
+    }
+
+    let stopping
+    return {
+      workerUrl,
+      standin,
+      standinUrl: standin?.url,
+      connectionId: useStandin ? connectionId : undefined,
+      exited,
+      stop: () => (stopping ??= cleanup()),
+    }
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Operator access: `Authorization: Bearer <OPERATOR_TOKEN>` for scripts, or
+ * HTTP Basic with the token as password so a browser can open the status
+ * page. Compared in constant time; no token configured means no access.
+ */
+import type { MiddlewareHandler } from 'hono'
+import { problem } from '../http/problem'
+
+const digest = async (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+
+/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
+export async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)])
+  return crypto.subtle.timingSafeEqual(x, y)
+}
+
+function presented(header: string | undefined): string | undefined {
+  if (!header) return undefined
+  const [scheme, value = ''] = header.split(/\s+/, 2)
+  if (/^bearer$/i.test(scheme ?? '')) return value
+  if (/^basic$/i.test(scheme ?? '')) {
+    try {
+      const decoded = atob(value)
+      return decoded.slice(decoded.indexOf(':') + 1)
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+export const operatorAuth = (): MiddlewareHandler<{ Bindings: Env }> =>
+  async function operatorAuth(c, next) {
+    const expected = c.env.OPERATOR_TOKEN
+    const given = presented(c.req.header('authorization'))
+    if (!expected || given === undefined || !(await sameSecret(given, expected))) {
+      throw problem(401, 'unauthorized', 'Unauthorized', {}, { 'www-authenticate': 'Basic realm="lead-intake operator", charset="UTF-8"' })
+    }
+    await next()
+  }
