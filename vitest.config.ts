@@ -17,6 +17,8 @@ export default defineConfig(async () => {
             DELIVERY_BASE_DELAY_SECONDS: '1',
             DELIVERY_MAX_ATTEMPTS: '4',
             OPERATOR_TOKEN: 'test-operator-token',
+            TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret
+            TURNSTILE_VERIFY_URL: `${inject('standinUrl')}/turnstile/v0/siteverify`,
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -3,17 +3,21 @@
  * → enqueueLead (delivery/) → an answer. The CRM is only touched later, by
  * the queue consumer.
  */
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
+import { contextStorage } from 'hono/context-storage'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { ConfigError, loadForms } from './config'
-import { acceptLead } from './delivery/enqueue'
+import { acceptLead, recordUnqueued } from './delivery/enqueue'
+import { checkOrigin } from './guards/origin'
+import { checkRateLimit } from './guards/rate-limit'
+import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
 import { page } from './http/html'
 import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from './http/problem'
-import { log } from './log'
+import { log, requestLog } from './log'
 import { operator } from './operator/routes'
 import { readFields, toDraft } from './sources/form'
 
@@ -25,16 +29,34 @@ export type AppEnv = { Bindings: Env }
 // strict: false so /operator/ and /operator, /healthz/ and /healthz are the same page.
 export const app = new Hono<AppEnv>({ strict: false })
 
-app.use(requestId())
+app.use(requestId(), contextStorage(), requestLog())
 app.use(secureHeaders())
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
 app.get('/thanks', (c) => c.html(page('Thank you', '<p>We received your message and will be in touch soon.</p>')))
 
+/** The form a /forms/:formId request names, or undefined (also when the config is broken: onError reports that). */
+const formOf = (c: Context<AppEnv>, formId: string) => {
+  try {
+    return loadForms(c.env)[formId]
+  } catch {
+    return undefined
+  }
+}
+
 app.use(
-  '/forms/*',
-  cors({ origin: '*', allowMethods: ['POST'], allowHeaders: ['content-type', 'accept'], maxAge: 86400 }),
+  '/forms/:formId',
+  cors({
+    // Per form: any origin, or only its allowed_origins (others get no CORS headers, so browsers refuse).
+    origin: (origin, c) => {
+      const allowed = formOf(c, c.req.param('formId') ?? '')?.allowed_origins ?? []
+      return allowed.length === 0 ? '*' : allowed.includes(origin) ? origin : null
+    },
+    allowMethods: ['POST'],
+    allowHeaders: ['content-type', 'accept'],
+    maxAge: 86400,
+  }),
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -49,12 +71,23 @@ app.post('/forms/:formId', async (c) => {
   if (!config) {
     throw problem(404, 'unknown-form', 'Unknown form', { detail: `No form "${formId.slice(0, 64)}" is configured.` })
   }
+  const browser = wantsHtml(c)
+  const ip = c.req.header('cf-connecting-ip')
+  const origin = { source: 'form', form: formId }
+  checkOrigin(config, c.req.header('origin'), browser)
+  if (config.rate_limit) await checkRateLimit(c.env.FORM_RATE_LIMIT, formId, ip)
   const fields = await readFields(c)
+  const succeed = (id: string) =>
+    browser ? c.redirect(config.thank_you_url ?? new URL('/thanks', c.req.url).href, 303) : c.json({ id, status: 'accepted' }, 202)
+  if (config.honeypot && fields.get(config.honeypot)?.some((v) => v.trim())) {
+    // A bot: answered exactly like a person, so it learns nothing; logged as spam, written nowhere.
+    return succeed(recordUnqueued(c, origin, 'spam'))
+  }
+  if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
   const draft = toDraft(config, fields, { url: c.req.url, referer: c.req.header('referer') })
-  const id = await acceptLead(c, { source: 'form', form: formId }, draft)
-  log('info', 'submission accepted', { requestId: c.get('requestId'), source: 'form', form: formId, submission: id })
-  if (wantsHtml(c)) return c.redirect(config.thank_you_url ?? new URL('/thanks', c.req.url).href, 303)
-  return c.json({ id, status: 'accepted' }, 202)
+  const id = await acceptLead(c, origin, draft)
+  log('info', 'submission accepted', { source: 'form', form: formId, submission: id })
+  return succeed(id)
 })
 
 app.route('/operator', operator)
@@ -68,7 +101,6 @@ app.onError((error, c) => {
   // Unexpected: log the kind of failure (never the request's data) and answer without a stack trace.
   const config = error instanceof ConfigError
   log('error', config ? 'configuration error' : 'unhandled error', {
-    requestId: c.get('requestId'),
     route: c.req.routePath,
     error: config ? error.message : error.name,
   })

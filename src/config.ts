@@ -31,6 +31,16 @@ export const formConfigSchema = z.strictObject({
   thank_you_url: z.url({ protocol: /^https?$/ }).optional(),
   /** Capture utm_*, referrer and landing page into metadata. */
   capture_attribution: z.boolean().default(true),
+  /** A hidden field that people leave empty and bots fill; `false` turns it off. */
+  honeypot: z.union([nonBlank, z.literal(false)]).default('_gotcha'),
+  /** Require a Cloudflare Turnstile token (`cf-turnstile-response`), checked with TURNSTILE_SECRET_KEY. */
+  turnstile: z.boolean().default(false),
+  /** Limit posts per client IP and form with the FORM_RATE_LIMIT binding. */
+  rate_limit: z.boolean().default(true),
+  /** Origins allowed to post with fetch (CORS); empty allows any. */
+  allowed_origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).default([]),
+  /** Also refuse plain browser form posts from other origins. */
+  reject_other_origins: z.boolean().default(false),
   /** Per-field write rules for an existing lead; see README "Merge policy". */
   merge: z.partialRecord(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })

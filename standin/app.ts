@@ -148,6 +148,23 @@ export function standinApp(state = new StandinState()) {
     ),
   )
 
+  // --- Cloudflare Turnstile's siteverify, with its documented test secrets ---
+  app.post('/turnstile/v0/siteverify', async (c) => {
+    const body = await c.req.parseBody()
+    const fail = (code: string) => c.json({ success: false, 'error-codes': [code] })
+    if (!body.response) return fail('missing-input-response')
+    switch (body.secret) {
+      case '1x0000000000000000000000000000000AA':
+        return c.json({ success: true, 'error-codes': [], hostname: 'example.com', challenge_ts: new Date().toISOString() })
+      case '2x0000000000000000000000000000000AA':
+        return fail('invalid-input-response')
+      case '3x0000000000000000000000000000000AA':
+        return fail('timeout-or-duplicate')
+      default:
+        return fail('invalid-input-secret')
+    }
+  })
+
   // --- Unified's CRM API ---
   const api = new Hono<{ Variables: { op: Operation; connection: string } }>()
 

@@ -8,9 +8,11 @@ import { leadsWithEmail, standin, unique, waitFor } from './helpers'
 beforeEach(() => standin.reset())
 
 /** Calls the Worker as Cloudflare would, with `overrides` layered on the test env. */
-async function call(path: string, init: RequestInit, overrides: Partial<Env> | Record<string, unknown>) {
+export async function call(path: string, init: RequestInit, overrides: Partial<Env> | Record<string, unknown>) {
   const ctx = createExecutionContext()
-  const res = await worker.fetch(new Request(`https://intake.example${path}`, init), { ...env, ...overrides } as Env, ctx)
+  const request = new Request(`https://intake.example${path}`, init)
+  if (!request.headers.has('cf-connecting-ip')) request.headers.set('cf-connecting-ip', `2001:db8::${crypto.randomUUID().slice(0, 4)}`)
+  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx)
   await waitOnExecutionContext(ctx)
   return res
 }

@@ -45,9 +45,15 @@ export const standin = {
 export const leadsWithEmail = async (email: string) =>
   (await standin.leads()).filter((l) => l.emails?.some((e) => e.email === email))
 
+/** A client address of its own per request, so the per-IP rate limit only meets tests that ask for it. */
+const randomIp = () => `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`
+
 /** A request to the Worker under test, through its real fetch handler. */
-export const request = (path: string, init?: RequestInit) =>
-  exports.default.fetch(new Request(`https://intake.example${path}`, { redirect: 'manual', ...init }))
+export const request = (path: string, init: RequestInit = {}) => {
+  const headers = new Headers(init.headers)
+  if (!headers.has('cf-connecting-ip')) headers.set('cf-connecting-ip', randomIp())
+  return exports.default.fetch(new Request(`https://intake.example${path}`, { redirect: 'manual', ...init, headers }))
+}
 
 export const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })

@@ -7,7 +7,7 @@ import type { LeadDraft } from '../lead/draft'
 import { problem } from '../http/problem'
 import { dedupKey, hashKey } from '../lead/normalize'
 import { log } from '../log'
-import { recordReceived } from '../store/submissions'
+import { recordReceived, type State } from '../store/submissions'
 import type { LeadMessage } from './message'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
@@ -56,4 +56,18 @@ export async function acceptLead(
     })().catch((error: unknown) => log('error', 'submission log write failed', { submission: message.id, error: (error as Error).name })),
   )
   return message.id
+}
+
+/**
+ * Logs a submission that is answered but not queued (spam, ignored, a
+ * redelivery) and returns the id it was logged under. Nothing of the lead is kept.
+ */
+export function recordUnqueued(c: Context<{ Bindings: Env }>, origin: LeadMessage['origin'], state: State): string {
+  const id = crypto.randomUUID()
+  c.executionCtx.waitUntil(
+    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, keyHash: null, state }).catch((error: unknown) =>
+      log('error', 'submission log write failed', { submission: id, error: (error as Error).name }),
+    ),
+  )
+  return id
 }

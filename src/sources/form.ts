@@ -4,6 +4,7 @@
  * LeadDraft by the form's configuration, validates, and nothing else.
  */
 import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import { z } from 'zod'
 import type { FormConfig } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
@@ -20,39 +21,89 @@ const add = (fields: FormFields, name: string, value: unknown) => {
   // Files and nested objects carry no lead data: skipped.
 }
 
+/** What one form post may hold; beyond these the post is refused with 400 (see README "Hostile input"). */
+export const LIMITS = { fields: 100, nameLength: 100, valueLength: 10_000 } as const
+
+const malformed = (title: string, detail: string) => problem(400, 'malformed-body', title, { detail })
+
+const utf8 = (bytes: ArrayBuffer): string => {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
+  } catch {
+    throw problem(400, 'invalid-encoding', 'Invalid UTF-8', { detail: 'The request body is not valid UTF-8.' })
+  }
+}
+
+/** Strict urlencoded parsing: a bad percent-escape or invalid UTF-8 is an error, not a silent U+FFFD. */
+function parseUrlencoded(text: string, fields: FormFields) {
+  for (const pair of text.split('&')) {
+    if (!pair) continue
+    const at = pair.indexOf('=')
+    const [name, value] = at === -1 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)]
+    try {
+      add(fields, decodeURIComponent(name.replace(/\+/g, ' ')), decodeURIComponent(value.replace(/\+/g, ' ')))
+    } catch {
+      throw problem(400, 'invalid-encoding', 'Malformed form encoding', { detail: 'A field is not valid percent-encoded UTF-8.' })
+    }
+  }
+}
+
+function checkLimits(fields: FormFields) {
+  let count = 0
+  for (const [name, values] of fields) {
+    count += values.length
+    if (name.length > LIMITS.nameLength) {
+      throw problem(400, 'field-name-too-long', 'Field name too long', { detail: `Field names are at most ${LIMITS.nameLength} characters.` })
+    }
+    if (values.some((v) => v.length > LIMITS.valueLength)) {
+      throw problem(400, 'field-too-long', 'Field too long', {
+        detail: `${name} is longer than ${LIMITS.valueLength} characters.`,
+        'invalid-params': [{ name, reason: `is longer than ${LIMITS.valueLength} characters` }],
+      })
+    }
+  }
+  if (count > LIMITS.fields) {
+    throw problem(400, 'too-many-fields', 'Too many fields', { detail: `A post may have at most ${LIMITS.fields} fields.` })
+  }
+}
+
 export async function readFields(c: Context): Promise<FormFields> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
   const fields: FormFields = new Map()
   if (type === 'application/json') {
     let body: unknown
     try {
-      body = await c.req.json()
-    } catch {
-      throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The request body is not valid JSON.' })
+      body = JSON.parse(utf8(await c.req.arrayBuffer()))
+    } catch (error) {
+      if (error instanceof HTTPException) throw error
+      throw malformed('Malformed JSON', 'The request body is not valid JSON.')
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The JSON body must be an object of field names to values.' })
+      throw malformed('Malformed JSON', 'The JSON body must be an object of field names to values.')
     }
     for (const [name, value] of Object.entries(body)) {
       for (const v of Array.isArray(value) ? value : [value]) add(fields, name, v)
     }
-    return fields
-  }
-  if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
+  } else if (type === 'application/x-www-form-urlencoded') {
+    parseUrlencoded(utf8(await c.req.arrayBuffer()), fields)
+  } else if (type === 'multipart/form-data') {
     let body: Record<string, unknown>
     try {
       body = await c.req.parseBody({ all: true })
-    } catch {
-      throw problem(400, 'malformed-body', 'Malformed form body', { detail: `The body is not valid ${type}.` })
+    } catch (error) {
+      if (error instanceof HTTPException) throw error
+      throw malformed('Malformed form body', 'The body is not valid multipart/form-data.')
     }
     for (const [name, value] of Object.entries(body)) {
       for (const v of Array.isArray(value) ? value : [value]) add(fields, name, v)
     }
-    return fields
+  } else {
+    throw problem(415, 'unsupported-media-type', 'Unsupported content type', {
+      detail: 'Send application/x-www-form-urlencoded, multipart/form-data or application/json.',
+    })
   }
-  throw problem(415, 'unsupported-media-type', 'Unsupported content type', {
-    detail: 'Send application/x-www-form-urlencoded, multipart/form-data or application/json.',
-  })
+  checkLimits(fields)
+  return fields
 }
 
 /** Captured into metadata by default (capture_attribution). */
