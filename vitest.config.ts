@@ -11,7 +11,7 @@ export default defineConfig(async () => {
           // The Worker under test talks to the stand-in started by global-setup.ts.
           bindings: {
             UNIFIED_API_URL: inject('standinUrl'),
-            UNIFIED_API_KEY: 'test-key',
+            UNIFIED_API_KEY: 'unified-secret-7f3a9c',
             UNIFIED_CONNECTION_ID: 'conn-test',
             // Short delays and budget so retry scenarios finish in seconds.
             DELIVERY_BASE_DELAY_SECONDS: '1',
