@@ -15,6 +15,7 @@ import { acceptLead, recordUnqueued } from './delivery/enqueue'
 import { checkOrigin } from './guards/origin'
 import { checkRateLimit } from './guards/rate-limit'
 import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
+import { demoPage } from './http/demo-page'
 import { page } from './http/html'
 import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from './http/problem'
 import { log, requestLog } from './log'
@@ -34,7 +35,19 @@ app.use(secureHeaders())
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
-app.get('/thanks', (c) => c.html(page('Thank you', '<p>We received your message and will be in touch soon.</p>')))
+app.get('/thanks', (c) =>
+  c.html(
+    page(
+      'Thank you',
+      '<p>We received your message and will be in touch soon.</p>' + (c.env.DEMO_PAGE === 'true' ? '<p><a href="/demo">Back to the demo</a></p>' : ''),
+    ),
+  ),
+)
+
+app.get('/demo', (c) => {
+  if (c.env.DEMO_PAGE !== 'true') throw problem(404, 'not-found', 'Not found', { detail: 'The demo page is off (DEMO_PAGE).' })
+  return c.html(demoPage(c.env.DEMO_LEADS_URL || undefined))
+})
 
 /** The form a /forms/:formId request names, or undefined (also when the config is broken: onError reports that). */
 const formOf = (c: Context<AppEnv>, formId: string) => {

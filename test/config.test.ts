@@ -112,3 +112,15 @@ describe('acknowledge only what is queued', () => {
 
 const waitFor1 = (email: string) => waitFor(async () => (await leadsWithEmail(email)).length === 1, 15_000, 'one lead')
 
+
+describe('demo page', () => {
+  it('is off by default, and when on shows the contact form with its honeypot and a link to the leads', async () => {
+    expect((await call('/demo', {}, {})).status).toBe(404)
+    const res = await call('/demo', {}, { DEMO_PAGE: 'true', DEMO_LEADS_URL: 'http://127.0.0.1:8788/' })
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('<form id="plain" action="/forms/contact" method="post">')
+    expect(html).toContain('name="_gotcha"')
+    expect(html).toContain('href="http://127.0.0.1:8788/"')
+  })
+})
