@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseEnv } from 'node:util'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -39,9 +39,11 @@ export async function ensureModernNode() {
   process.exit(code)
 }
 
-/** The environment for wrangler: the project's Node first on PATH (wrangler needs >= 22). */
+/** The environment for wrangler: the project's Node first on PATH (wrangler needs >= 22); `undefined` in `extra` removes a variable. */
 export function wranglerEnv(extra = {}) {
-  return { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra }
+  const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra }
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
+  return env
 }
 
 const canListen = (port, host) =>
@@ -78,12 +80,13 @@ export function localVarsFile(root = ROOT) {
   return { file: undefined, vars: {} }
 }
 
+const isRealKey = (value) => typeof value === 'string' && value.trim() !== '' && value !== STANDIN_KEY
+
 /** Where a real Unified key comes from, if one is set: the vars file wins over the environment. */
 export function realUnifiedKey(root = ROOT) {
   const { file, vars } = localVarsFile(root)
-  const real = (value) => typeof value === 'string' && value.trim() !== '' && value !== STANDIN_KEY
-  if (real(vars.UNIFIED_API_KEY)) return { source: path.basename(file) }
-  if (real(process.env.UNIFIED_API_KEY)) return { source: 'environment' }
+  if (isRealKey(vars.UNIFIED_API_KEY)) return { source: path.basename(file) }
+  if (isRealKey(process.env.UNIFIED_API_KEY)) return { source: 'environment' }
   return undefined
 }
 
@@ -111,7 +114,7 @@ export function runWrangler(args, { cwd = ROOT, env = {}, timeoutMs = 120_000 } 
 /** `wrangler d1 migrations apply <db> --local`, non-interactive. */
 export function applyMigrations({ cwd = ROOT, persistTo, env } = {}) {
   const args = ['d1', 'migrations', 'apply', D1_DATABASE, '--local', ...(persistTo ? ['--persist-to', persistTo] : [])]
-  return runWrangler(args, { cwd, env })
+  return runWrangler(args, { cwd, env: { WRANGLER_HIDE_BANNER: 'true', ...env } })
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -129,7 +132,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
  * - output: 'inherit' (wrangler prints to this terminal) or a writable stream for wrangler's output
  * - env: extra environment for wrangler
  * - readyTimeoutMs: how long to wait for /healthz
+ * - signal: an AbortSignal that cancels the start (everything started so far is stopped)
+ * - script: serve this already-built Worker (e.g. `wrangler deploy --dry-run --outdir` output)
+ *   with --no-bundle instead of building src/; the config is still the project's wrangler.toml
+ * - watchConfig: false to ignore edits of wrangler.toml while running (default true)
  *
+ * `vars` are extra Worker vars (not secrets: they show in `ps`).
  * Returns { workerUrl, standin, standinUrl, connectionId, exited, stop() }.
  * `exited` resolves with wrangler's exit code when it ends on its own or is stopped.
  */
@@ -145,7 +153,14 @@ export async function startLocalStack(options = {}) {
     output = 'inherit',
     env = {},
     readyTimeoutMs = 90_000,
+    signal,
+    script,
+    watchConfig = true,
+    vars = {},
   } = options
+  const checkAborted = () => {
+    if (signal?.aborted) throw new Error('start-up cancelled')
+  }
 
   const cleanups = []
   const cleanup = async () => {
@@ -155,11 +170,13 @@ export async function startLocalStack(options = {}) {
   try {
     let standin
     const args = ['dev', '--ip', ip, '--show-interactive-dev-session=false']
+    // With an explicit script wrangler would look for the config next to it: name the project's.
+    if (script) args.push('--config', path.join(cwd, 'wrangler.toml'), '--no-bundle', script)
     if (persistTo) args.push('--persist-to', persistTo)
 
     if (useStandin) {
       // A .ts import: Node strips the types (see ensureModernNode).
-      const { startStandin } = await import(path.join(cwd, 'standin', 'server.ts'))
+      const { startStandin } = await import(pathToFileURL(path.join(cwd, 'standin', 'server.ts')).href)
       standin = await startStandin(await freePort(standinPort), '127.0.0.1')
       cleanups.push(() => standin.close())
       args.push(
@@ -167,8 +184,11 @@ export async function startLocalStack(options = {}) {
         '--var', `UNIFIED_API_URL:${standin.url}`,
         '--var', `UNIFIED_API_KEY:${STANDIN_KEY}`,
         '--var', `UNIFIED_CONNECTION_ID:${connectionId}`,
+        // The demo page links to what the stand-in holds; Turnstile's test secrets are answered there too.
+        '--var', `DEMO_LEADS_URL:${standin.url}/`,
+        '--var', `TURNSTILE_VERIFY_URL:${standin.url}/turnstile/v0/siteverify`,
       )
-    } else if (!localVarsFile(cwd).vars.UNIFIED_API_KEY && process.env.UNIFIED_API_KEY) {
+    } else if (!isRealKey(localVarsFile(cwd).vars.UNIFIED_API_KEY) && isRealKey(process.env.UNIFIED_API_KEY)) {
       // The key is only in the environment, which wrangler dev does not pass to the Worker.
       // Hand it over in a private env file rather than on the command line (visible in `ps`).
       const dir = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-dev-'))
@@ -181,7 +201,11 @@ export async function startLocalStack(options = {}) {
       args.push('--env-file', file)
     }
 
+    for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
+
+    checkAborted()
     await applyMigrations({ cwd, persistTo, env })
+    checkAborted()
 
     const port = await freePort(workerPort)
     const inspectorPort = await freePort(workerPort === 0 ? 0 : 9229)
@@ -191,7 +215,12 @@ export async function startLocalStack(options = {}) {
     // Its own process group, so stop() reaches wrangler, its CLI child and workerd alike.
     const child = spawn(process.execPath, [WRANGLER, ...args], {
       cwd,
-      env: wranglerEnv(env),
+      // The Worker never reads request.cf: skip miniflare's download of it from workers.cloudflare.com.
+      env: wranglerEnv({
+        CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+        ...(watchConfig ? {} : { WRANGLER_CI_DISABLE_CONFIG_WATCHING: 'true' }),
+        ...env,
+      }),
       stdio: ['ignore', output === 'inherit' ? 'inherit' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe'],
       detached: true,
     })
@@ -221,6 +250,7 @@ export async function startLocalStack(options = {}) {
 
     const deadline = Date.now() + readyTimeoutMs
     for (;;) {
+      checkAborted()
       if (exitCode !== undefined) throw new Error(`wrangler dev exited (code ${exitCode}) before the Worker was ready`)
       try {
         const res = await fetch(`${workerUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
