@@ -3,12 +3,15 @@
  * validated with zod the first time the Worker sees it. A bad config fails
  * loudly with the exact key path, never silently drops a field.
  */
-import { z } from 'zod'
+// zod's v3 API: the Unified SDK bundles it anyway, so our schemas add no second zod to the Worker.
+import { z } from 'zod/v3'
 import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS } from './lead/draft'
 
 const nonBlank = z.string().trim().min(1)
 
 const mergeRule = z.enum(MERGE_RULES)
+
+const httpUrl = z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
 
 const metadataField = z.strictObject({
   /** The form field whose value is kept. */
@@ -28,7 +31,7 @@ export const formConfigSchema = z.strictObject({
   /** Extra form fields kept as CRM custom fields (`metadata[]`). */
   metadata: z.array(metadataField).default([]),
   /** Where a browser goes after a successful post; a built-in page when absent. */
-  thank_you_url: z.url({ protocol: /^https?$/ }).optional(),
+  thank_you_url: httpUrl.optional(),
   /** Capture utm_*, referrer and landing page into metadata. */
   capture_attribution: z.boolean().default(true),
   /** A hidden field that people leave empty and bots fill; `false` turns it off. */
@@ -38,11 +41,11 @@ export const formConfigSchema = z.strictObject({
   /** Limit posts per client IP and form with the FORM_RATE_LIMIT binding. */
   rate_limit: z.boolean().default(true),
   /** Origins allowed to post with fetch (CORS); empty allows any. */
-  allowed_origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).default([]),
+  allowed_origins: z.array(httpUrl.transform((u) => new URL(u).origin)).default([]),
   /** Also refuse plain browser form posts from other origins. */
   reject_other_origins: z.boolean().default(false),
   /** Per-field write rules for an existing lead; see README "Merge policy". */
-  merge: z.partialRecord(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
+  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })
 
 export type FormConfig = z.output<typeof formConfigSchema>

@@ -3,7 +3,7 @@
  * JSON (list, show, replay) and as one read-only status page.
  */
 import { Hono } from 'hono'
-import { z } from 'zod'
+import { z } from 'zod/v3'
 import { enqueueLead } from '../delivery/enqueue'
 import { problem } from '../http/problem'
 import { log } from '../log'
@@ -19,7 +19,7 @@ import {
 import { operatorAuth } from './auth'
 import { statusPage } from './status-page'
 
-const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))])
+const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
 
 const filters = z.strictObject({
   state: z.enum(STATES).optional(),

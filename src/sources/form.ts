@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { z } from 'zod'
+import { z } from 'zod/v3'
 import type { FormConfig } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
 import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
@@ -114,7 +114,7 @@ export interface RequestContext {
   referer?: string
 }
 
-const emailSchema = z.email()
+const emailSchema = z.string().email()
 
 const urlParams = (text: string | undefined): URLSearchParams => {
   try {
