@@ -4,33 +4,53 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations')
   return {
-    plugins: [
-      cloudflareTest(({ inject }) => ({
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: {
-          // The Worker under test talks to the stand-in started by global-setup.ts.
-          bindings: {
-            UNIFIED_API_URL: inject('standinUrl'),
-            UNIFIED_API_KEY: 'unified-secret-7f3a9c',
-            UNIFIED_CONNECTION_ID: 'conn-test',
-            // Short delays and budget so retry scenarios finish in seconds.
-            DELIVERY_BASE_DELAY_SECONDS: '1',
-            DELIVERY_MAX_ATTEMPTS: '4',
-            OPERATOR_TOKEN: 'test-operator-token',
-            TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret
-            TURNSTILE_VERIFY_URL: `${inject('standinUrl')}/turnstile/v0/siteverify`,
-            TEST_MIGRATIONS: migrations,
+    test: {
+      projects: [
+        {
+          // Behaviour through HTTP, inside workerd.
+          plugins: [
+            cloudflareTest(({ inject }) => ({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                // The Worker under test talks to the stand-in started by global-setup.ts.
+                bindings: {
+                  UNIFIED_API_URL: inject('standinUrl'),
+                  UNIFIED_API_KEY: 'unified-secret-7f3a9c',
+                  UNIFIED_CONNECTION_ID: 'conn-test',
+                  // Short delays and budget so retry scenarios finish in seconds.
+                  DELIVERY_BASE_DELAY_SECONDS: '1',
+                  DELIVERY_MAX_ATTEMPTS: '4',
+                  OPERATOR_TOKEN: 'test-operator-token',
+                  TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret
+                  TURNSTILE_VERIFY_URL: `${inject('standinUrl')}/turnstile/v0/siteverify`,
+                  // Two secrets each, as during a rotation; the Typeform one is from its own client's test vector.
+                  TYPEFORM_WEBHOOK_SECRET: 'tf-retired-secret-91c2,my-webook-secret',
+                  STRIPE_WEBHOOK_SECRET: 'whsec_test_retired_4e7a,whsec_test_current_9b2f',
+                  TEST_MIGRATIONS: migrations,
+                },
+              },
+            })),
+          ],
+          test: {
+            name: 'workers',
+            globalSetup: ['./test/global-setup.ts'],
+            setupFiles: ['./test/apply-migrations.ts'],
+            include: ['test/*.test.ts'],
+            // One stand-in serves every file: files run one after another so counters stay theirs.
+            fileParallelism: false,
+            testTimeout: 60_000,
           },
         },
-      })),
-    ],
-    test: {
-      globalSetup: ['./test/global-setup.ts'],
-      setupFiles: ['./test/apply-migrations.ts'],
-      include: ['test/**/*.test.ts'],
-      // One stand-in serves every file: files run one after another so counters stay theirs.
-      fileParallelism: false,
-      testTimeout: 60_000,
+        {
+          // A person's path through `npm run dev`'s stack, in a real browser (Node side).
+          test: {
+            name: 'e2e',
+            environment: 'node',
+            include: ['test/e2e/*.test.ts'],
+            testTimeout: 120_000,
+          },
+        },
+      ],
     },
   }
 })

@@ -21,6 +21,7 @@ import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from 
 import { log, requestLog } from './log'
 import { operator } from './operator/routes'
 import { readFields, toDraft } from './sources/form'
+import { webhooks } from './sources/webhooks'
 
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -102,6 +103,8 @@ app.post('/forms/:formId', async (c) => {
   log('info', 'submission accepted', { source: 'form', form: formId, submission: id })
   return succeed(id)
 })
+
+app.route('/webhooks', webhooks)
 
 app.route('/operator', operator)
 

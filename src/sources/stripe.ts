@@ -1,0 +1,145 @@
+/**
+ * Stripe: `POST /webhooks/stripe`. Verifies `Stripe-Signature` as Stripe's
+ * libraries do, and maps a paying customer (a completed Checkout Session, a
+ * customer created or updated) to a LeadDraft, with the Stripe ids kept as
+ * custom fields so the CRM record leads back to Stripe.
+ */
+// zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
+import { z } from 'zod/v3'
+import type { LeadDraft, LeadMetadata } from '../lead/draft'
+import { cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { problem } from '../http/problem'
+import { LIMITS } from './form'
+import { anyMatch, concat, fromHex } from './signature'
+import type { StripeConfig } from './webhook-config'
+import type { WebhookLead } from './webhooks'
+
+export type StripeCheck = 'ok' | 'missing' | 'malformed' | 'mismatch' | 'stale'
+
+/**
+ * `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`: any v1 that is the HMAC-SHA256 of
+ * `${t}.${raw body}` under any secret passes (v0, test mode's fake, never
+ * counts); then the timestamp may be at most `tolerance` seconds old.
+ */
+export async function verifyStripe(
+  secrets: string[],
+  body: ArrayBuffer,
+  header: string | undefined,
+  tolerance: number,
+  now = Date.now(),
+): Promise<StripeCheck> {
+  if (!header) return 'missing'
+  let t: number | undefined
+  const v1: Uint8Array[] = []
+  for (const item of header.split(',')) {
+    const at = item.indexOf('=')
+    const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()]
+    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value)
+    if (key === 'v1') {
+      const signature = fromHex(value)
+      if (signature) v1.push(signature)
+    }
+  }
+  if (t === undefined || v1.length === 0) return 'malformed'
+  if (!(await anyMatch(secrets, concat(`${t}.`, body), v1))) return 'mismatch'
+  return Math.floor(now / 1000) - t > tolerance ? 'stale' : 'ok'
+}
+
+const text = z.string().nullish()
+
+const addressSchema = z.object({ line1: text, line2: text, city: text, state: text, postal_code: text, country: text }).nullish()
+
+/** What Checkout's customer_details and a Customer share; the current API adds business_name and individual_name. */
+const personSchema = z.object({
+  email: text,
+  name: text,
+  phone: text,
+  address: addressSchema,
+  business_name: text,
+  individual_name: text,
+})
+type Person = z.output<typeof personSchema>
+
+const customerSchema = personSchema.extend({
+  object: z.literal('customer'),
+  id: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+})
+
+const sessionSchema = z.object({
+  object: z.literal('checkout.session'),
+  id: z.string(),
+  customer: z.union([z.string(), z.object({ id: z.string() })]).nullish(),
+  customer_email: text,
+  // Absent or email/phone only on old (CLI, 2020) events; name and address on current ones.
+  customer_details: personSchema.nullish(),
+})
+
+const eventSchema = z.object({
+  id: z.string().min(1).max(200),
+  type: z.string().max(200),
+  data: z.object({ object: z.unknown() }),
+})
+
+const emailSchema = z.string().email()
+
+const oneLine = (a: NonNullable<z.output<typeof addressSchema>>): string =>
+  [a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.state, a.country]
+    .map((part) => cleanText(part ?? ''))
+    .filter(Boolean)
+    .join(', ')
+
+function personDraft(config: StripeConfig, p: Person, email: string | null | undefined, metadata: LeadMetadata[]): LeadDraft {
+  const business = cleanText(p.business_name ?? '') || undefined
+  // `name` is the business's name when only that was collected: not a person's.
+  const person = cleanText(p.individual_name ?? '') || (p.name && cleanText(p.name) !== business ? cleanText(p.name) : '') || undefined
+  const address = p.address ? oneLine(p.address) : ''
+  const normalized = normalizeEmail(email ?? '')
+  const phone = normalizePhone(p.phone ?? '')
+  return {
+    ...(person ? splitName(person) : {}),
+    name: person,
+    companyName: business,
+    emails: emailSchema.safeParse(normalized).success ? [normalized] : [],
+    phones: phone ? [phone] : [],
+    websites: [],
+    metadata: [...metadata, ...(address ? [{ slug: 'address', value: address, format: 'TEXT' as const }] : [])],
+    source: config.source,
+    status: config.status,
+    merge: config.merge,
+  }
+}
+
+const stripeId = (slug: string, value: string): LeadMetadata => ({ slug, value, format: 'TEXT' })
+
+const malformed = () =>
+  problem(400, 'malformed-body', 'Not a Stripe event', { detail: 'Expected a Stripe event: id, type and data.object.' })
+
+/** Reads a verified event: a lead, or `ignored` (an event type not configured, or no email or phone). */
+export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
+  const event = eventSchema.safeParse(body)
+  if (!event.success) throw malformed()
+  const { id: eventId, type, data } = event.data
+  if (!(config.events as readonly string[]).includes(type)) return { eventId, form: type, ignored: 'event-type' }
+  let draft: LeadDraft
+  if (type.startsWith('checkout.session.')) {
+    const session = sessionSchema.safeParse(data.object)
+    if (!session.success) throw malformed()
+    const s = session.data
+    const customer = typeof s.customer === 'string' ? s.customer : s.customer?.id
+    const ids = [stripeId('stripe_checkout_session_id', s.id), ...(customer ? [stripeId('stripe_customer_id', customer)] : [])]
+    draft = personDraft(config, s.customer_details ?? {}, s.customer_details?.email ?? s.customer_email, ids)
+  } else {
+    const customer = customerSchema.safeParse(data.object)
+    if (!customer.success) throw malformed()
+    const c = customer.data
+    // The merchant's own metadata on the customer becomes custom fields of the same names.
+    const own = Object.entries(c.metadata ?? {})
+      .filter((e): e is [string, string] => typeof e[1] === 'string' && cleanText(e[1]) !== '')
+      .slice(0, LIMITS.fields)
+      .map(([slug, value]) => ({ slug, value: cleanText(value), format: 'TEXT' as const }))
+    draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own])
+  }
+  if (draft.emails.length === 0 && draft.phones.length === 0) return { eventId, form: type, ignored: 'no-contact' }
+  return { eventId, form: type, draft }
+}

@@ -1,0 +1,196 @@
+/**
+ * Typeform: `POST /webhooks/typeform`. Verifies `Typeform-Signature`, reads a
+ * `form_response` and maps its answers to a LeadDraft: by answer type when
+ * nothing is configured, by the field's stable `ref` when it is.
+ */
+// zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
+import { z } from 'zod/v3'
+import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue } from '../lead/draft'
+import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { problem } from '../http/problem'
+import { LIMITS } from './form'
+import { anyMatch, fromBase64 } from './signature'
+import type { TypeformConfig, TypeformTarget } from './webhook-config'
+import type { WebhookLead } from './webhooks'
+
+/** `sha256=` + base64(HMAC-SHA256(secret, raw body)). */
+export async function verifyTypeform(secrets: string[], body: ArrayBuffer, header: string | undefined): Promise<boolean> {
+  const signature = header?.startsWith('sha256=') ? fromBase64(header.slice(7)) : undefined
+  return signature !== undefined && anyMatch(secrets, body, [signature])
+}
+
+const text = z.string().nullish()
+
+const answerSchema = z.object({
+  type: z.string(),
+  field: z.object({ id: z.string(), type: text, ref: text }),
+  text,
+  email: text,
+  phone_number: text,
+  number: z.number().nullish(),
+  boolean: z.boolean().nullish(),
+  date: text,
+  url: text,
+  file_url: text,
+  choice: z.object({ label: text, other: text }).nullish(),
+  choices: z.object({ labels: z.array(z.string()).nullish(), other: text }).nullish(),
+  payment: z.object({ amount: text, success: z.boolean().nullish() }).nullish(),
+})
+type Answer = z.output<typeof answerSchema>
+
+const envelopeSchema = z.object({
+  event_id: z.string().min(1).max(200),
+  event_type: z.string(),
+  form_response: z
+    .object({
+      form_id: z.string().min(1).max(200),
+      answers: z.array(z.unknown()).nullish(),
+      hidden: z.record(z.string(), z.unknown()).nullish(),
+      definition: z.object({ fields: z.unknown() }).nullish(),
+    })
+    .optional(),
+})
+
+interface FieldDef {
+  ref?: string
+  type?: string
+  subfield_key?: string
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+
+/** A key of a plain object, never one it inherits (a ref or form id named `constructor` is just a name). */
+const own = <T>(record: Record<string, T> | undefined, key: string): T | undefined =>
+  record && Object.hasOwn(record, key) ? record[key] : undefined
+
+/** Field id → its definition, including the sub-fields of a contact-info block or a group (`properties.fields`). */
+function indexFields(fields: unknown, into = new Map<string, FieldDef>(), depth = 0): Map<string, FieldDef> {
+  if (!Array.isArray(fields) || depth > 3) return into // Typeform nests one level (groups, contact info); odd input stops here
+  for (const f of fields as Record<string, unknown>[]) {
+    if (typeof f !== 'object' || f === null) continue
+    if (typeof f.id === 'string') into.set(f.id, { ref: str(f.ref), type: str(f.type), subfield_key: str(f.subfield_key) })
+    indexFields((f.properties as { fields?: unknown } | undefined)?.fields, into, depth + 1)
+  }
+  return into
+}
+
+/** The contact-info block's sub-fields, by `subfield_key`. */
+const CONTACT_INFO: Record<string, LeadField> = {
+  first_name: 'first_name',
+  last_name: 'last_name',
+  company: 'company_name',
+  email: 'email',
+  phone_number: 'phone',
+}
+
+const clip = (s: string) => s.slice(0, LIMITS.valueLength)
+
+/** An answer's value and the custom-field format that fits it; undefined for an empty or unknown answer. */
+function valueOf(a: Answer, fieldType: string | undefined): { value: MetadataValue; format: MetadataFormat } | undefined {
+  const one = (v: string | null | undefined, format: MetadataFormat) => {
+    const clean = clip(format === 'TEXTAREA' ? cleanMultiline(v ?? '') : cleanText(v ?? ''))
+    return clean ? { value: clean, format } : undefined
+  }
+  switch (a.type) {
+    case 'text':
+      return one(a.text, fieldType === 'long_text' ? 'TEXTAREA' : 'TEXT')
+    case 'email':
+    case 'phone_number':
+      return one(a[a.type], 'TEXT')
+    case 'date':
+      return one(a.date, 'DATE')
+    case 'url':
+    case 'file_url':
+      return one(a[a.type], 'URL')
+    case 'choice':
+      return one(a.choice?.label ?? a.choice?.other, 'SINGLE_SELECT')
+    case 'choices': {
+      const labels = [...(a.choices?.labels ?? []), a.choices?.other ?? ''].map((l) => clip(cleanText(l))).filter(Boolean)
+      return labels.length ? { value: labels, format: 'MULTIPLE_SELECT' } : undefined
+    }
+    case 'number':
+      return typeof a.number === 'number' ? { value: a.number, format: 'NUMBER' } : undefined
+    case 'boolean':
+      return typeof a.boolean === 'boolean' ? { value: a.boolean, format: 'BOOLEAN' } : undefined
+    case 'payment': {
+      const amount = Number(a.payment?.amount)
+      return a.payment?.amount && Number.isFinite(amount) ? { value: amount, format: 'CURRENCY' } : one(a.payment?.amount, 'TEXT')
+    }
+    default:
+      return undefined // a type Typeform may add later: kept out rather than guessed
+  }
+}
+
+/** Zero-config: the email and phone answers, the contact-info block's sub-fields; the rest is metadata. */
+const defaultTarget = (a: Answer, def: FieldDef | undefined): TypeformTarget =>
+  own(CONTACT_INFO, def?.subfield_key ?? '') ?? (a.type === 'email' ? 'email' : a.type === 'phone_number' ? 'phone' : {})
+
+const emailSchema = z.string().email()
+
+/**
+ * Reads a verified delivery. A body that is no Typeform event is a 400; one that is not
+ * a lead (another event type, a form outside the allow-list, no email or
+ * phone) comes back `ignored`, to be acknowledged without a write.
+ */
+export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead {
+  const parsed = envelopeSchema.safeParse(body)
+  if (!parsed.success || (parsed.data.event_type === 'form_response' && !parsed.data.form_response)) {
+    throw problem(400, 'malformed-body', 'Not a Typeform webhook', { detail: 'Expected a JSON object with event_id, event_type and form_response.' })
+  }
+  const { event_id: eventId, event_type, form_response: response } = parsed.data
+  const formId = response?.form_id ?? 'unknown'
+  if (event_type !== 'form_response' || !response) return { eventId, form: formId, ignored: 'event-type' }
+  const form = own(config.forms, formId)
+  if (config.forms && !form) return { eventId, form: formId, ignored: 'form-not-allowed' }
+  const targets = { ...config.fields, ...form?.fields }
+  const byId = indexFields(response.definition?.fields)
+
+  const values = new Map<LeadField, string[]>()
+  const metadata: LeadMetadata[] = []
+  const apply = (target: TypeformTarget, slug: string, v: { value: MetadataValue; format: MetadataFormat }) => {
+    if (target === false) return
+    if (typeof target === 'string') {
+      const value = Array.isArray(v.value) ? v.value.join(', ') : cleanText(String(v.value))
+      values.set(target, [...(values.get(target) ?? []), value])
+    } else if (metadata.length < LIMITS.fields) {
+      metadata.push({ slug: target.slug ?? slug, value: v.value, format: target.format ?? v.format })
+    }
+  }
+
+  for (const raw of response.answers ?? []) {
+    const answer = answerSchema.safeParse(raw)
+    if (!answer.success) continue
+    const a = answer.data
+    const def = byId.get(a.field.id)
+    // The docs' own example has no `ref` on most answers: the definition has it.
+    const ref = a.field.ref ?? def?.ref ?? a.field.id
+    const v = valueOf(a, a.field.type ?? def?.type)
+    if (v) apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
+  }
+  // Hidden fields (utm_*, ids passed in the form's URL): metadata unless configured.
+  for (const [name, raw] of Object.entries(response.hidden ?? {})) {
+    const clean = typeof raw === 'string' ? clip(cleanText(raw)) : ''
+    if (clean) apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
+  }
+
+  const emails = (values.get('email') ?? []).map(normalizeEmail).filter((e) => emailSchema.safeParse(e).success)
+  const phones = (values.get('phone') ?? []).map(normalizePhone).filter(Boolean)
+  if (emails.length === 0 && phones.length === 0) return { eventId, form: formId, ignored: 'no-contact' }
+  const one = (f: LeadField) => values.get(f)?.[0] || undefined
+  const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
+  const draft: LeadDraft = {
+    firstName: one('first_name') ?? split.firstName,
+    lastName: one('last_name') ?? split.lastName,
+    name: one('name'),
+    companyName: one('company_name'),
+    title: one('title'),
+    emails,
+    phones,
+    websites: values.get('website') ?? [],
+    metadata,
+    source: form?.source ?? config.source,
+    status: form?.status ?? config.status,
+    merge: config.merge,
+  }
+  return { eventId, form: formId, draft }
+}
