@@ -39,6 +39,8 @@ export default defineConfig(async () => {
             // One stand-in serves every file: files run one after another so counters stay theirs.
             fileParallelism: false,
             testTimeout: 60_000,
+            // The Worker's JSON log lines are shown for failing tests only.
+            silent: 'passed-only',
           },
         },
         {

@@ -64,30 +64,36 @@ const describe = (root: string, error: z.ZodError): string =>
     .map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`)
     .join('; ')
 
-const cache = new WeakMap<object, Record<string, FormConfig>>()
+const UNSET = {}
+
+/**
+ * A loader for the var `key`: a wrangler.toml table or a JSON string (e.g. set
+ * with `wrangler secret`), validated once per value; a mistake throws
+ * ConfigError naming the exact key.
+ */
+export function varLoader<T>(key: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>) {
+  const cache = new WeakMap<object, T>()
+  return (env: object): T => {
+    const raw = (env as Record<string, unknown>)[key] ?? UNSET
+    const hit = typeof raw === 'object' && raw !== null ? cache.get(raw) : undefined
+    if (hit) return hit
+    let value = raw
+    if (typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        throw new ConfigError(`Invalid lead-intake configuration: ${key}: not valid JSON`)
+      }
+    }
+    const parsed = schema.safeParse(value)
+    if (!parsed.success) throw new ConfigError(`Invalid lead-intake configuration: ${describe(key, parsed.error)}`)
+    if (typeof raw === 'object' && raw !== null) cache.set(raw, parsed.data)
+    return parsed.data
+  }
+}
 
 /** Validated forms for this env; throws ConfigError naming the bad key. */
-export function loadForms(env: { FORMS?: unknown }): Record<string, FormConfig> {
-  const raw = env.FORMS ?? {}
-  const key = typeof raw === 'object' && raw !== null ? raw : { raw }
-  const hit = cache.get(key)
-  if (hit) return hit
-  const parsed = formsSchema.safeParse(typeof raw === 'string' ? safeJson(raw) : raw)
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid lead-intake configuration: ${describe('FORMS', parsed.error)}`)
-  }
-  cache.set(key, parsed.data)
-  return parsed.data
-}
-
-// FORMS may arrive as a JSON string (e.g. set with `wrangler secret` or --var).
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new ConfigError('Invalid lead-intake configuration: FORMS: not valid JSON')
-  }
-}
+export const loadForms = varLoader('FORMS', formsSchema)
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 

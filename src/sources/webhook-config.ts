@@ -6,7 +6,7 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { ConfigError, formConfigSchema } from '../config'
+import { formConfigSchema, varLoader } from '../config'
 import { LEAD_FIELDS, METADATA_FORMATS } from '../lead/draft'
 
 const nonBlank = z.string().trim().min(1)
@@ -75,30 +75,5 @@ export interface WebhookEnv {
   STRIPE_WEBHOOK_SECRET?: string
 }
 
-const UNSET = {}
-
-function loader<T>(key: 'TYPEFORM' | 'STRIPE', schema: z.ZodType<T, z.ZodTypeDef, unknown>) {
-  const cache = new WeakMap<object, T>()
-  return (env: WebhookEnv): T => {
-    const raw = env[key] ?? UNSET
-    if (typeof raw === 'object' && raw !== null && cache.has(raw)) return cache.get(raw)!
-    let value = raw
-    if (typeof raw === 'string') {
-      try {
-        value = JSON.parse(raw)
-      } catch {
-        throw new ConfigError(`Invalid lead-intake configuration: ${key}: not valid JSON`)
-      }
-    }
-    const parsed = schema.safeParse(value)
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${[key, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')
-      throw new ConfigError(`Invalid lead-intake configuration: ${issues}`)
-    }
-    if (typeof raw === 'object' && raw !== null) cache.set(raw, parsed.data)
-    return parsed.data
-  }
-}
-
-export const loadTypeform = loader('TYPEFORM', typeformSchema)
-export const loadStripe = loader('STRIPE', stripeSchema)
+export const loadTypeform = varLoader('TYPEFORM', typeformSchema)
+export const loadStripe = varLoader('STRIPE', stripeSchema)
