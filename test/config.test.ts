@@ -1,21 +1,12 @@
 /** Per-form configuration and the acknowledgement rule, through the Worker's fetch with a chosen env. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
-import { leadsWithEmail, standin, unique, waitFor } from './helpers'
+import { fetchWith, leadsWithEmail, standin, unique, waitFor } from './helpers'
 
 beforeEach(() => standin.reset())
 
-/** Calls the Worker as Cloudflare would, with `overrides` layered on the test env. */
-export async function call(path: string, init: RequestInit, overrides: Partial<Env> | Record<string, unknown>) {
-  const ctx = createExecutionContext()
-  const request = new Request(`https://intake.example${path}`, init)
-  if (!request.headers.has('cf-connecting-ip')) request.headers.set('cf-connecting-ip', `2001:db8::${crypto.randomUUID().slice(0, 4)}`)
-  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return res
-}
+/** Calls the Worker as Cloudflare would, with `overrides` layered on the test env and the real queue. */
+const call = async (path: string, init: RequestInit, overrides: Record<string, unknown>) =>
+  (await fetchWith(path, init, overrides, { realQueue: true })).res
 
 const json = (body: unknown): RequestInit => ({
   method: 'POST',

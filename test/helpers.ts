@@ -111,3 +111,20 @@ export const waitForState = (id: string, state: string, ms = 30_000) =>
     const row = await submission(id)
     return row?.state === state ? row : undefined
   }, ms, `submission ${id} to be ${state}`)
+
+/**
+ * The Worker's fetch with `overrides` on the test env. LEADS records what is
+ * sent (and delivers nothing) unless `realQueue` is set or `overrides` brings its own.
+ */
+export async function fetchWith(path: string, init: RequestInit = {}, overrides: Record<string, unknown> = {}, { realQueue = false } = {}) {
+  const { createExecutionContext, waitOnExecutionContext } = await import('cloudflare:test')
+  const worker = (await import('../src/index')).default
+  const sent: unknown[] = []
+  const spy = { send: async (m: unknown) => void sent.push(m) }
+  const req = new Request(`https://intake.example${path}`, { redirect: 'manual', ...init })
+  if (!req.headers.has('cf-connecting-ip')) req.headers.set('cf-connecting-ip', randomIp())
+  const ctx = createExecutionContext()
+  const res = await worker.fetch(req, { ...env, ...(realQueue ? {} : { LEADS: spy }), ...overrides } as unknown as Env, ctx)
+  await waitOnExecutionContext(ctx)
+  return { res, sent }
+}

@@ -1,23 +1,10 @@
 /** Keep junk out: honeypot, Turnstile, rate limits, origins, hostile input. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
-import { operatorApi, postForm, postJson, request, standin, unique } from './helpers'
+import { fetchWith, operatorApi, postForm, postJson, request, standin, unique } from './helpers'
 
 beforeEach(() => standin.reset())
 
-/** The Worker with `overrides` on the test env; returns the response and what was queued. */
-async function call(path: string, init: RequestInit, overrides: Record<string, unknown> = {}) {
-  const sent: unknown[] = []
-  const LEADS = { send: async (m: unknown) => void sent.push(m) }
-  const ctx = createExecutionContext()
-  const req = new Request(`https://intake.example${path}`, { redirect: 'manual', ...init })
-  if (!req.headers.has('cf-connecting-ip')) req.headers.set('cf-connecting-ip', `2001:db8::${crypto.randomUUID().slice(0, 4)}`)
-  const res = await worker.fetch(req, { ...env, LEADS, ...overrides } as unknown as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return { res, sent }
-}
+const call = fetchWith
 
 const form = (fields: Record<string, string>, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',

@@ -1,9 +1,7 @@
 /** POST /webhooks/stripe: Stripe's signature scheme, lead-producing events, idempotency, merge into an existing lead. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { env } from 'cloudflare:workers'
 import Stripe from 'stripe'
+import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
 import { CLAIM_TTL_MS, claimDelivery, DELIVERY_ID_RETENTION_MS, finishDelivery, purgeDeliveryIds } from '../src/store/delivery-ids'
 import checkoutCompleted from './fixtures/stripe/checkout.session.completed.json'
 import checkoutPaymentMode from './fixtures/stripe/checkout.session.completed.payment_mode.json'
@@ -14,7 +12,7 @@ import customerUpdated from './fixtures/stripe/customer.updated.json'
 import envelope from './fixtures/stripe/event.envelope.json'
 import invoicePaid from './fixtures/stripe/invoice.paid.json'
 import paymentIntentSucceeded from './fixtures/stripe/payment_intent.succeeded.json'
-import { leadsWithEmail, postJson, request, standin, waitForDelivery, type WireLead } from './helpers'
+import { leadsWithEmail, postJson, request, standin, waitForDelivery, fetchWith, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -45,20 +43,13 @@ const post = (body: string, signature?: string) =>
     headers: { 'content-type': 'application/json; charset=utf-8', ...(signature ? { 'stripe-signature': signature } : {}) },
   })
 
-/** The Worker with `overrides` on its env, and a queue that records what is sent unless LEADS is overridden. */
-async function postWith(body: string, signature: string | undefined, overrides: Record<string, unknown> = {}) {
-  const sent: unknown[] = []
-  const LEADS = { send: async (m: unknown) => void sent.push(m) }
-  const ctx = createExecutionContext()
-  const req = new Request('https://intake.example/webhooks/stripe', {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) },
-  })
-  const res = await worker.fetch(req, { ...env, LEADS, ...overrides } as unknown as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return { res, sent }
-}
+/** The Worker with `overrides` on its env; the queue records what is sent unless LEADS is overridden. */
+const postWith = (body: string, signature: string | undefined, overrides: Record<string, unknown> = {}) =>
+  fetchWith(
+    '/webhooks/stripe',
+    { method: 'POST', body, headers: { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) } },
+    overrides,
+  )
 
 const accepted = async (res: Response): Promise<string> => {
   expect(res.status).toBe(200)

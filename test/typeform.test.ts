@@ -1,13 +1,11 @@
 /** POST /webhooks/typeform: signature, mapping by type and by ref, allow-list, idempotency, failure answers. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
 import { verifyTypeform } from '../src/sources/typeform'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import pipedream from './fixtures/typeform/form_response.pipedream-raw-webhook-event.json'
 import vector from './fixtures/typeform/signature-test-vector.json'
-import { leadsWithEmail, request, standin, waitForDelivery, type WireLead } from './helpers'
+import { leadsWithEmail, request, standin, waitForDelivery, fetchWith, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -33,20 +31,13 @@ const post = async (body: string, signature?: string) =>
     headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) },
   })
 
-/** The Worker with `overrides` on its env, and a queue that counts what is sent to it unless LEADS is overridden. */
-async function postWith(body: string, signature: string | undefined, overrides: Record<string, unknown>) {
-  const sent: unknown[] = []
-  const LEADS = { send: async (m: unknown) => void sent.push(m) }
-  const ctx = createExecutionContext()
-  const req = new Request('https://intake.example/webhooks/typeform', {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) },
-  })
-  const res = await worker.fetch(req, { ...env, LEADS, ...overrides } as unknown as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return { res, sent }
-}
+/** The Worker with `overrides` on its env; the queue records what is sent unless LEADS is overridden. */
+const postWith = (body: string, signature: string | undefined, overrides: Record<string, unknown> = {}) =>
+  fetchWith(
+    '/webhooks/typeform',
+    { method: 'POST', body, headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) } },
+    overrides,
+  )
 
 type Answer = { id?: string; status: string; reason?: string }
 

@@ -2,7 +2,7 @@
  * Normalization and the dedup key. The key decides which person a lead is,
  * so it must be exact: CRMs' search is fuzzy, this is not.
  */
-import type { LeadDraft } from './draft'
+import type { LeadDraft, LeadField } from './draft'
 
 /** Trims, drops control characters and folds runs of white space. */
 export const cleanText = (value: string): string =>
@@ -36,6 +36,23 @@ export function splitName(full: string): { firstName?: string; lastName?: string
   if (parts.length === 0) return {}
   if (parts.length === 1) return { firstName: parts[0] }
   return { firstName: parts[0], lastName: parts.slice(1).join(' ') }
+}
+
+/**
+ * A draft's person fields from values gathered per lead field (first value
+ * wins); a full name is split when neither first nor last name is given.
+ */
+export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 'firstName' | 'lastName' | 'name' | 'companyName' | 'title' | 'websites'> {
+  const one = (f: LeadField) => values.get(f)?.[0] || undefined
+  const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
+  return {
+    firstName: one('first_name') ?? split.firstName,
+    lastName: one('last_name') ?? split.lastName,
+    name: one('name'),
+    companyName: one('company_name'),
+    title: one('title'),
+    websites: values.get('website') ?? [],
+  }
 }
 
 export type DedupKey = { kind: 'email' | 'phone'; value: string }

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception'
 import { z } from 'zod/v3'
 import type { FormConfig } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
-import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, personFields } from '../lead/normalize'
 import { type InvalidParam, problem } from '../http/problem'
 
 /** Field name → every value sent under it, as text. */
@@ -164,7 +164,6 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     values.set(target, [...(values.get(target) ?? []), ...cleaned])
     if (!sourceName.has(target)) sourceName.set(target, name)
   }
-  const one = (f: LeadField) => values.get(f)?.[0]
   const problems: InvalidParam[] = []
   const fieldName = (f: LeadField) => sourceName.get(f) ?? f
 
@@ -191,7 +190,6 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     })
   }
 
-  const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
   const metadata: LeadMetadata[] = []
   for (const item of config.metadata) {
     const clean = item.format === 'TEXTAREA' ? cleanMultiline : cleanText
@@ -206,14 +204,9 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
   if (config.capture_attribution) metadata.push(...attribution(fields, request))
 
   return {
-    firstName: one('first_name') ?? split.firstName,
-    lastName: one('last_name') ?? split.lastName,
-    name: one('name'),
-    companyName: one('company_name'),
-    title: one('title'),
+    ...personFields(values),
     emails,
     phones,
-    websites: values.get('website') ?? [],
     metadata,
     source: config.source,
     status: config.status,

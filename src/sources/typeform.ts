@@ -6,7 +6,7 @@
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
 import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue } from '../lead/draft'
-import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, personFields } from '../lead/normalize'
 import { problem } from '../http/problem'
 import { LIMITS } from './form'
 import { anyMatch, fromBase64 } from './signature'
@@ -176,17 +176,10 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   const emails = (values.get('email') ?? []).map(normalizeEmail).filter((e) => emailSchema.safeParse(e).success)
   const phones = (values.get('phone') ?? []).map(normalizePhone).filter(Boolean)
   if (emails.length === 0 && phones.length === 0) return { eventId, form: formId, ignored: 'no-contact' }
-  const one = (f: LeadField) => values.get(f)?.[0] || undefined
-  const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
   const draft: LeadDraft = {
-    firstName: one('first_name') ?? split.firstName,
-    lastName: one('last_name') ?? split.lastName,
-    name: one('name'),
-    companyName: one('company_name'),
-    title: one('title'),
+    ...personFields(values),
     emails,
     phones,
-    websites: values.get('website') ?? [],
     metadata,
     source: form?.source ?? config.source,
     status: form?.status ?? config.status,
