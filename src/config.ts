@@ -99,7 +99,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 
 const deliverySchema = z.object({
   /** Attempts before a retryable failure is dead-lettered. */
-  DELIVERY_MAX_ATTEMPTS: positiveInt(10),
+  DELIVERY_MAX_ATTEMPTS: positiveInt(20),
   /** First retry delay; doubles per attempt up to 15 minutes. */
   DELIVERY_BASE_DELAY_SECONDS: positiveInt(10),
   /** Days the submission log (and the personal data in it) is kept. */

@@ -146,3 +146,41 @@ describe('retention', () => {
     expect((await operatorApi(`/submissions/${recent}`)).status).toBe(200)
   })
 })
+
+describe('errors a newcomer meets', () => {
+  it('says on the status page what to check when Unified refuses the key', async () => {
+    await standin.faults([{ status: 401 }])
+    const id = await accept({ email: unique('key') })
+    const failed = await waitForState(id, 'failed')
+    expect(failed.last_error).toContain('check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID')
+    const page = await (await operatorApi('/')).text()
+    expect(page).toContain('check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID')
+  })
+
+  it('keeps leads queued, not dead-lettered, while UNIFIED_API_KEY is missing', async () => {
+    const { env } = await import('cloudflare:workers')
+    const { runInDurableObject } = await import('cloudflare:test')
+    const { writerFor } = await import('../src/delivery/lead-writer')
+    const { newMessage } = await import('../src/delivery/enqueue')
+    const message = newMessage({ source: 'form', form: 'contact' }, {
+      emails: [unique('nokey')], phones: [], websites: [], metadata: [], source: 'Website', status: 'New', merge: {},
+    })
+    const outcome = await runInDurableObject(writerFor(env, message), async (writer) => {
+      // This writer's Worker has no key, as a fresh deploy before `wrangler secret put`.
+      Object.assign(writer, { env: { ...env, UNIFIED_API_KEY: '' } })
+      return writer.write(message)
+    })
+    expect(outcome).toMatchObject({ ok: false, retryable: true })
+    expect(outcome.ok === false && outcome.error).toContain('npx wrangler secret put UNIFIED_API_KEY')
+    expect(await standin.counters()).toEqual({})
+  })
+
+  it('rides out an hour-and-a-half outage with the default retry budget', async () => {
+    const { deliverySettings } = await import('../src/config')
+    const { retryDelay } = await import('../src/delivery/backoff')
+    const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings({})
+    let shortest = 0
+    for (let attempt = 1; attempt < DELIVERY_MAX_ATTEMPTS; attempt++) shortest += retryDelay(attempt, undefined, DELIVERY_BASE_DELAY_SECONDS, () => 0)
+    expect(shortest).toBeGreaterThan(1.5 * 3600)
+  })
+})

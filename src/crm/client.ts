@@ -4,6 +4,7 @@
  * so the SDK never repeats a call on its own: a repeated create could duplicate.
  */
 import { UnifiedToCore } from '@unified-api/typescript-sdk/core.js'
+import { CrmError } from './errors'
 
 /** A Unified call that hangs longer than this is a retryable timeout. */
 export const REQUEST_TIMEOUT_MS = 10_000
@@ -19,12 +20,19 @@ export interface CrmSettings {
   UNIFIED_API_URL?: string
 }
 
+/** Throws a retryable CrmError when the connection is not configured: leads wait in the queue until it is. */
 export function crmTarget(env: CrmSettings): CrmTarget {
+  if (!env.UNIFIED_API_KEY) {
+    throw new CrmError('UNIFIED_API_KEY is not set, so leads wait in the queue: set it with `npx wrangler secret put UNIFIED_API_KEY`', true)
+  }
+  if (!env.UNIFIED_CONNECTION_ID) {
+    throw new CrmError('UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml', true)
+  }
   const core = new UnifiedToCore({
     security: { jwt: env.UNIFIED_API_KEY ?? '' },
     serverURL: env.UNIFIED_API_URL || undefined,
     timeoutMs: REQUEST_TIMEOUT_MS,
     retryConfig: { strategy: 'none' },
   })
-  return { core, connectionId: env.UNIFIED_CONNECTION_ID ?? '' }
+  return { core, connectionId: env.UNIFIED_CONNECTION_ID! }
 }

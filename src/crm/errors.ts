@@ -41,6 +41,14 @@ function crmMessage(body: string): string {
   return body.slice(0, 500)
 }
 
+/** What an operator should check, for the failures that are usually configuration. */
+function hint(operation: string, status?: number): string {
+  if (status === 401 || status === 403) return ' (check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID)'
+  if (status === 404 && operation === 'list leads') return ' (check UNIFIED_CONNECTION_ID)'
+  if (status === undefined) return ' (is Unified reachable at UNIFIED_API_URL?)'
+  return ''
+}
+
 export function classify(operation: string, error: unknown): CrmError {
   if (error instanceof CrmError) return error
   const e = error as { name?: string; message?: string; statusCode?: number; body?: string; headers?: Headers }
@@ -48,8 +56,14 @@ export function classify(operation: string, error: unknown): CrmError {
     const status = e.statusCode
     const retryable = status === 408 || status === 425 || status === 429 || status >= 500
     const detail = crmMessage(e.body ?? '') || e.message || 'no detail'
-    return new CrmError(`${operation}: Unified answered ${status}: ${detail}`, retryable, status, parseRetryAfter(e.headers?.get('retry-after')))
+    return new CrmError(
+      `${operation}: Unified answered ${status}: ${detail}${hint(operation, status)}`,
+      retryable,
+      status,
+      parseRetryAfter(e.headers?.get('retry-after')),
+    )
   }
   const name = e?.name ?? 'Error'
-  return new CrmError(`${operation}: ${name}: ${e?.message ?? String(error)}`, RETRYABLE_CLIENT_ERRORS.has(name))
+  const retryable = RETRYABLE_CLIENT_ERRORS.has(name)
+  return new CrmError(`${operation}: ${name}: ${e?.message ?? String(error)}${retryable ? hint(operation) : ''}`, retryable)
 }

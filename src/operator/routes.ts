@@ -34,12 +34,13 @@ export const operator = new Hono<{ Bindings: Env }>()
 operator.use(operatorAuth())
 
 operator.get('/', async (c) => {
-  const [counts, recent, failures] = await Promise.all([
+  const [counts, recent, failures, retrying] = await Promise.all([
     countByState(c.env.DB),
     listSubmissions(c.env.DB, { limit: 50 }),
     listSubmissions(c.env.DB, { state: 'failed', limit: 50 }),
+    listSubmissions(c.env.DB, { state: 'retrying', limit: 50 }),
   ])
-  return c.html(statusPage({ counts, recent, failures, connection: c.env.UNIFIED_CONNECTION_ID, crmConfigured: !!c.env.UNIFIED_API_KEY }))
+  return c.html(statusPage({ counts, recent, failures, retrying, connection: c.env.UNIFIED_CONNECTION_ID, crmConfigured: !!c.env.UNIFIED_API_KEY }))
 })
 
 operator.get('/submissions', async (c) => {

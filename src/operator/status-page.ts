@@ -24,6 +24,7 @@ export function statusPage(v: {
   counts: Record<string, number>
   recent: Submission[]
   failures: Submission[]
+  retrying: Submission[]
   connection: string
   crmConfigured: boolean
 }): string {
@@ -36,6 +37,7 @@ export function statusPage(v: {
     `<style>table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style>` +
       `${warning}<p>Connection: <code>${escapeHtml(v.connection || '(not set)')}</code></p><ul>${counts}</ul>` +
       `<h2>Failures</h2>${table(v.failures, true)}<p>Replay them: <code>POST /operator/replay-failed</code></p>` +
+      `<h2>Retrying</h2>${table(v.retrying, true)}` +
       `<h2>Recent</h2>${table(v.recent, false)}`,
   )
 }
