@@ -12,6 +12,11 @@
  *    request path is measured. Target: form ≥ 70% of healthz.
  * c) Unified calls per lead, from the stand-in's counters: a new lead, a
  *    changed repeat, an identical repeat. Targets: ≤ 2, ≤ 2, ≤ 1.
+ * d) Never lose a lead: a second local Worker (short retry delays) takes form
+ *    posts while the stand-in answers 503 to everything, then one 429 with
+ *    Retry-After, then creates whose answers are lost; counted per email in
+ *    the stand-in once the Worker's own log says each submission is settled.
+ *    Targets: every accepted lead written, 0 duplicates, 0 lost.
  *
  * Prints a table and writes bench/out/bench-<time>.json (and latest.json).
  * Everything runs on loopback. Exits non-zero only when something could not be
@@ -30,19 +35,27 @@ const OUT = path.join(ROOT, 'bench', 'out')
 /** wrangler's esbuild conditions when WRANGLER_BUILD_CONDITIONS is unset (it replaces them, comma-separated). */
 const WRANGLER_DEFAULT_CONDITIONS = ['workerd', 'worker', 'browser']
 const SDK_SOURCE_CONDITION = '@unified-api/typescript-sdk/source'
-const TARGET = { gzipKiB: 60, formVsHealthz: 0.7, calls: { new: 2, changed: 2, identical: 1 } }
+const TARGET = { gzipKiB: 60, formVsHealthz: 0.7, calls: { new: 2, changed: 2, identical: 1 }, faults: { duplicates: 0, lost: 0 } }
 /** Up to `perEndpoint` requests each, in `rounds` alternating rounds; no new round after `budgetMs`. */
 const LOAD = { perEndpoint: 2000, concurrency: 20, rounds: 20, warmup: 100, budgetMs: 60_000 }
 /** How long the stand-in holds each Unified call during the throughput run (see throughput()). */
 const HOLD_MS = 8000
-const TIME_LIMIT_MS = 170_000
+/**
+ * The fault run: `leads` posts during an outage of `outageMs`; after it, one 429 asking for
+ * `retryAfterSeconds`, then the first `lostResponses` creates lose their answer. No new poll of
+ * the Worker's log after `settleBudgetMs` from recovery.
+ */
+const FAULTS = { leads: 200, concurrency: 20, outageMs: 15_000, retryAfterSeconds: 2, lostResponses: 10, settleBudgetMs: 60_000 }
+/** Retries from 1 s (not 10), and enough attempts that the outage dead-letters nothing: the run ends in seconds. */
+const FAULT_VARS = { DELIVERY_BASE_DELAY_SECONDS: '1', DELIVERY_MAX_ATTEMPTS: '30' }
+const TIME_LIMIT_MS = 230_000
 /** Keep wrangler local: no telemetry, no update check (the banner). */
 const QUIET = { WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true' }
 const CONNECTION_ID = 'bench'
 const RUN = Date.now().toString(36)
 
 const started = new Date()
-const result = { startedAt: started.toISOString(), node: process.versions.node, targets: TARGET, load: LOAD, errors: [] }
+const result = { startedAt: started.toISOString(), node: process.versions.node, targets: TARGET, load: LOAD, faultLoad: FAULTS, errors: [] }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const kib = (bytes) => bytes / 1024
 const verdict = (ok) => (ok ? 'ok' : 'target missed')
@@ -307,6 +320,154 @@ async function throughput({ workerUrl, standinUrl }) {
   return out
 }
 
+// ------------------------------------------------------------ d) fault run
+
+const setFaults = (standinUrl, faults) =>
+  getJson(`${standinUrl}/_standin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) })
+
+/** Posts every body, `concurrency` at a time: the submission id of each post answered 202, by email, and a count of other answers. */
+async function postAll(workerUrl, bodies, concurrency) {
+  const accepted = new Map()
+  const refused = {}
+  let next = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]
+        try {
+          const res = await postJson(workerUrl, body, AbortSignal.timeout(10_000))
+          const answer = await res.json().catch(() => undefined)
+          if (res.status === 202 && answer?.id) accepted.set(body.email, answer.id)
+          else refused[res.status] = (refused[res.status] ?? 0) + 1
+        } catch {
+          refused.failed = (refused.failed ?? 0) + 1
+        }
+      }
+    }),
+  )
+  return { accepted, refused }
+}
+
+/** Written (acknowledged) or dead-lettered: no write for the submission is still to come. */
+const SETTLED = new Set(['written', 'failed'])
+
+/**
+ * Polls the Worker's submission log (operator API) until every submission in `ids` is settled, or
+ * `deadline`. The stand-in alone cannot tell when the run is over: a lead whose create lost its
+ * answer sits in the CRM long before the Worker's retry confirms it, and that retry is the write
+ * that could duplicate it. (The Worker is fresh, so the newest 500 rows hold all of `ids`.)
+ */
+async function settleSubmissions(workerUrl, token, ids, deadline) {
+  for (;;) {
+    const { submissions } = await getJson(`${workerUrl}/operator/submissions?limit=500`, { headers: { authorization: `Bearer ${token}` } })
+    const mine = submissions.filter((s) => ids.has(s.id))
+    const settled = mine.length === ids.size && mine.every((s) => SETTLED.has(s.state))
+    if (settled || Date.now() > deadline) return { submissions: mine, timedOut: !settled }
+    await sleep(500)
+  }
+}
+
+/** Per email in the stand-in: written = has a lead, duplicates = leads beyond one, lost = has none. */
+function countLeads(leads, emails) {
+  const perEmail = new Map(emails.map((e) => [e, 0]))
+  let other = 0
+  for (const lead of leads) {
+    const mine = new Set((lead.emails ?? []).map((e) => String(e.email).toLowerCase()).filter((e) => perEmail.has(e)))
+    if (mine.size === 0) other++
+    for (const e of mine) perEmail.set(e, perEmail.get(e) + 1)
+  }
+  const entries = [...perEmail]
+  return {
+    written: entries.filter(([, n]) => n > 0).length,
+    duplicates: entries.reduce((sum, [, n]) => sum + Math.max(0, n - 1), 0),
+    lost: entries.filter(([, n]) => n === 0).length,
+    otherLeads: other,
+    // A few names to start a diagnosis from, not the whole list.
+    duplicatedEmails: entries.filter(([, n]) => n > 1).map(([e]) => e).slice(0, 10),
+    lostEmails: entries.filter(([, n]) => n === 0).map(([e]) => e).slice(0, 10),
+  }
+}
+
+/** Calls per operation, and per answer status within it. */
+function callsByOperation(calls) {
+  const out = {}
+  for (const c of calls) {
+    const op = (out[c.op] ??= { calls: 0, byStatus: {} })
+    op.calls++
+    op.byStatus[c.status] = (op.byStatus[c.status] ?? 0) + 1
+  }
+  return out
+}
+
+/** Calls already under way when the 429 came (one batch's writers search together) may land this late. */
+const PAUSE_GRACE_MS = 500
+
+/** Unified calls that arrived while the 429's Retry-After ran (after the grace). Target: 0, for every writer. */
+function callsDuringPause(calls) {
+  const limited = calls.find((c) => c.status === 429)
+  if (!limited) return undefined
+  const from = limited.at + PAUSE_GRACE_MS
+  const until = limited.at + FAULTS.retryAfterSeconds * 1000
+  const calls429 = calls.filter((c) => c.at > from && c.at < until).length
+  return { at: new Date(limited.at).toISOString(), seconds: FAULTS.retryAfterSeconds, calls: calls429, meetsTarget: calls429 === 0 }
+}
+
+/** What the Worker's log says: states, actions, attempts, and the errors of dead-lettered leads. */
+function workerView(submissions) {
+  const count = (key) => submissions.reduce((o, s) => ((o[s[key] ?? 'none'] = (o[s[key] ?? 'none'] ?? 0) + 1), o), {})
+  const attempts = submissions.map((s) => s.attempts)
+  return {
+    byState: count('state'),
+    byAction: count('action'),
+    attempts: { max: Math.max(0, ...attempts), mean: attempts.reduce((a, b) => a + b, 0) / (attempts.length || 1) },
+    failures: submissions.filter((s) => s.state === 'failed').map((s) => s.last_error).slice(0, 5),
+  }
+}
+
+async function faultRun({ workerUrl, standinUrl }, token) {
+  await getJson(`${standinUrl}/_standin/reset`, { method: 'POST' })
+  const recoveredAt = Date.now() + FAULTS.outageMs
+  await setFaults(standinUrl, [
+    // The outage: every Unified call answers 503 until recoveredAt (the stand-in runs in this process: one clock).
+    { status: 503, until_ms: recoveredAt },
+    // Then the first call is told to wait: every writer of the connection must hold off, not just the one that asked.
+    { status: 429, retry_after: String(FAULTS.retryAfterSeconds), times: 1 },
+    // Then creates are done but their answers lost: the retry must find those leads, not create them again.
+    { operations: ['lead.create'], lose_response: true, times: FAULTS.lostResponses },
+  ])
+  const emails = Array.from({ length: FAULTS.leads }, (_, i) => `fault-${RUN}-${i}@example.com`)
+  const bodies = emails.map((email) => ({ email, first_name: 'Ada', last_name: 'Lovelace', message: 'Posted during an outage' }))
+  const t0 = Date.now()
+  const { accepted, refused } = await postAll(workerUrl, bodies, FAULTS.concurrency)
+  const postedMs = Date.now() - t0
+  const ids = new Set(accepted.values())
+  const { submissions, timedOut } = await settleSubmissions(workerUrl, token, ids, recoveredAt + FAULTS.settleBudgetMs)
+
+  const leads = await getJson(`${standinUrl}/_standin/${CONNECTION_ID}/leads`)
+  const calls = (await getJson(`${standinUrl}/_standin/calls`)).filter((c) => c.connection === CONNECTION_ID)
+  // Only accepted posts are the Worker's to write; a refused one was told to try again.
+  const count = countLeads(leads, [...accepted.keys()])
+  const ours = leads.filter((l) => (l.emails ?? []).some((e) => accepted.has(String(e.email).toLowerCase())))
+  const lastLeadAt = Math.max(...ours.map((l) => Date.parse(l.created_at)))
+  const settledAt = Math.max(...submissions.filter((s) => s.state === 'written').map((s) => s.updated_at))
+  const byOperation = callsByOperation(calls)
+  const sinceRecovery = (at) => (Number.isFinite(at) ? Math.max(0, at - recoveredAt) : undefined)
+  return {
+    vars: FAULT_VARS,
+    posts: { sent: bodies.length, accepted: accepted.size, refused, postedMs, beforeRecovery: t0 + postedMs < recoveredAt },
+    recoveredAt: new Date(recoveredAt).toISOString(),
+    leads: { ...count, inStandin: leads.length },
+    target: { written: accepted.size, ...TARGET.faults },
+    meetsTarget: !timedOut && count.written === accepted.size && count.duplicates === TARGET.faults.duplicates && count.lost === TARGET.faults.lost,
+    // The CRM's side (the last lead's created_at) and the Worker's (its last `written` in the log).
+    recovery: { lastLeadWrittenMs: sinceRecovery(lastLeadAt), workerSettledMs: sinceRecovery(settledAt), timedOut },
+    creates: { calls: byOperation['lead.create']?.calls ?? 0, byStatus: byOperation['lead.create']?.byStatus ?? {}, leads: ours.length },
+    unifiedCalls: byOperation,
+    retryAfter: callsDuringPause(calls),
+    worker: workerView(submissions),
+  }
+}
+
 // -------------------------------------------------------------------- run
 
 async function part(name, fn) {
@@ -333,18 +494,8 @@ result.bundle = await part('bundle', async () => [
 const script = result.bundle ? path.join(defaultBuild, 'index.js') : undefined
 const devLog = path.join(OUT, 'wrangler-dev.log')
 const logStream = createWriteStream(devLog)
-stack = await part('local worker', () =>
-  startLocalStack({
-    standinPort: 0,
-    workerPort: 0,
-    connectionId: CONNECTION_ID,
-    persistTo: path.join(tmp, 'state'),
-    output: logStream,
-    env: QUIET,
-    script,
-    watchConfig: false,
-  }),
-)
+const stackOptions = { standinPort: 0, workerPort: 0, connectionId: CONNECTION_ID, output: logStream, env: QUIET, script, watchConfig: false }
+stack = await part('local worker', () => startLocalStack({ ...stackOptions, persistTo: path.join(tmp, 'state') }))
 result.localWorker = { served: script ? 'the default build (wrangler dev --no-bundle)' : 'src/ (wrangler dev)' }
 if (stack) {
   // Calls first: the throughput run leaves thousands of leads in the queue.
@@ -352,6 +503,17 @@ if (stack) {
   result.throughput = await part('throughput', () => throughput(stack))
   await stack.stop()
 }
+// A Worker of its own, with fresh state (the throughput run's backlog would bury these leads) and
+// short retry delays. The operator token is thrown away with it; it lets the run read the Worker's log.
+result.faults = await part('fault run', async () => {
+  const token = crypto.randomUUID()
+  stack = await startLocalStack({ ...stackOptions, persistTo: path.join(tmp, 'state-faults'), vars: { ...FAULT_VARS, OPERATOR_TOKEN: token } })
+  try {
+    return await faultRun(stack, token)
+  } finally {
+    await stack.stop()
+  }
+})
 logStream.end()
 result.finishedAt = new Date().toISOString()
 
@@ -390,6 +552,32 @@ if (result.callsPerLead) {
     const ops = Object.entries(c.byOperation).map(([op, n]) => `${op} ${n}`).join(', ') || 'none'
     lines.push(`  ${c.label.padEnd(18)}${String(c.calls).padStart(3)}  ${`(${ops})`.padEnd(34)} ${verdict(c.meetsTarget)} (<= ${c.target})`)
   }
+  lines.push('')
+}
+if (result.faults) {
+  const f = result.faults
+  const vars = Object.entries(f.vars).map(([k, v]) => `${k}=${v}`).join(', ')
+  const exactly = (n, target) => `${String(n).padStart(5)}  ${verdict(n === target)} (= ${target})`
+  const sec = (ms) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`)
+  const refused = Object.entries(f.posts.refused).map(([s, n]) => `${s} ${n}`).join(', ')
+  lines.push(`Fault run, a second local Worker (${vars}): ${f.posts.sent} form posts in ${sec(f.posts.postedMs)}`)
+  lines.push(`  while every Unified call answers 503 for ${FAULTS.outageMs / 1000} s; then one 429 (Retry-After: ${FAULTS.retryAfterSeconds}), then ${FAULTS.lostResponses} creates lose their answer`)
+  lines.push(`  posts accepted (202)  ${String(f.posts.accepted).padStart(5)}  of ${f.posts.sent}${refused ? ` (other answers: ${refused})` : ''}`)
+  lines.push(`  leads written         ${exactly(f.leads.written, f.target.written)}`)
+  lines.push(`  duplicates            ${exactly(f.leads.duplicates, f.target.duplicates)}${f.leads.duplicatedEmails.length ? `  e.g. ${f.leads.duplicatedEmails.slice(0, 3).join(', ')}` : ''}`)
+  lines.push(`  lost                  ${exactly(f.leads.lost, f.target.lost)}${f.leads.lostEmails.length ? `  e.g. ${f.leads.lostEmails.slice(0, 3).join(', ')}` : ''}`)
+  const timedOut = f.recovery.timedOut ? `  (gave up waiting ${FAULTS.settleBudgetMs / 1000} s after recovery: the Worker's log is not settled)` : ''
+  lines.push(`  recovery to last lead written ${sec(f.recovery.lastLeadWrittenMs)}; to the Worker's last "written" ${sec(f.recovery.workerSettledMs)}${timedOut}`)
+  const creates = Object.entries(f.creates.byStatus).map(([s, n]) => `${n} answered ${s}`).join(', ')
+  lines.push(`  lead.create calls     ${String(f.creates.calls).padStart(5)}  for ${f.creates.leads} leads (${creates || 'none'})`)
+  const ops = Object.entries(f.unifiedCalls).map(([op, c]) => `${op} ${c.calls} (${Object.entries(c.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')})`)
+  lines.push(`  Unified calls         ${ops.join('; ') || 'none'}`)
+  if (f.retryAfter) lines.push(`  calls during the ${f.retryAfter.seconds} s Retry-After ${String(f.retryAfter.calls).padStart(3)}  ${verdict(f.retryAfter.meetsTarget)} (= 0, after ${PAUSE_GRACE_MS} ms for calls under way)`)
+  const w = f.worker
+  const states = Object.entries(w.byState).map(([s, n]) => `${s} ${n}`).join(', ')
+  const actions = Object.entries(w.byAction).map(([a, n]) => `${a} ${n}`).join(', ')
+  lines.push(`  Worker's log          ${states} (actions: ${actions}); attempts mean ${w.attempts.mean.toFixed(1)}, max ${w.attempts.max}`)
+  for (const e of w.failures) lines.push(`    dead-lettered: ${e}`)
   lines.push('')
 }
 const jsonFile = path.join(OUT, `bench-${stamp}.json`)

@@ -6,6 +6,7 @@ import { handleBatch } from './delivery/consumer'
 import type { LeadMessage } from './delivery/message'
 import { log } from './log'
 import { loadStripe, loadTypeform } from './sources/webhook-config'
+import { purgeDeliveryIds } from './store/delivery-ids'
 import { purgeSubmissions } from './store/submissions'
 
 // A bad configuration fails when the Worker starts (so `wrangler dev` and `wrangler deploy`
@@ -18,10 +19,10 @@ export { LeadWriter } from './delivery/lead-writer'
 export default {
   fetch: app.fetch,
   queue: handleBatch,
-  /** Daily retention: the submission log forgets what is older than SUBMISSION_RETENTION_DAYS. */
+  /** Daily retention: the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days. */
   async scheduled(_controller, env, _ctx) {
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
-    const purged = await purgeSubmissions(env.DB, days)
-    log('info', 'retention purge', { purged, days })
+    const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
+    log('info', 'retention purge', { submissions, deliveryIds, days })
   },
 } satisfies ExportedHandler<Env, LeadMessage>

@@ -127,7 +127,7 @@ describe('operator API', () => {
 })
 
 describe('retention', () => {
-  it('purges submissions older than SUBMISSION_RETENTION_DAYS on the daily cron, keeping recent ones', async () => {
+  it('purges submissions older than SUBMISSION_RETENTION_DAYS and webhook ids older than 30 days on the daily cron', async () => {
     const { env } = await import('cloudflare:workers')
     const { createExecutionContext, createScheduledController, waitOnExecutionContext } = await import('cloudflare:test')
     const worker = (await import('../src/index')).default
@@ -139,11 +139,15 @@ describe('retention', () => {
     )
       .bind(old)
       .run()
+    const ids = env.DB.prepare(`INSERT INTO delivery_ids (provider, event_id, received_at, submission_id) VALUES ('stripe', ?1, ?2, 's')`)
+    await env.DB.batch([ids.bind('evt_old', Date.now() - 31 * 86_400_000), ids.bind('evt_new', Date.now())])
     const ctx = createExecutionContext()
     await worker.scheduled(createScheduledController({ cron: '17 3 * * *' }), env, ctx)
     await waitOnExecutionContext(ctx)
     expect((await operatorApi('/submissions/old-one')).status).toBe(404)
     expect((await operatorApi(`/submissions/${recent}`)).status).toBe(200)
+    const { results } = await env.DB.prepare(`SELECT event_id FROM delivery_ids WHERE event_id LIKE 'evt_%'`).all()
+    expect(results).toEqual([{ event_id: 'evt_new' }])
   })
 })
 

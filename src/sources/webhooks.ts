@@ -16,7 +16,7 @@ import { acceptLead, recordUnqueued } from '../delivery/enqueue'
 import { problem } from '../http/problem'
 import type { LeadDraft } from '../lead/draft'
 import { log } from '../log'
-import { type Claim, claimDelivery, finishDelivery, purgeDeliveryIds, releaseDelivery } from '../store/delivery-ids'
+import { type Claim, claimDelivery, finishDelivery, releaseDelivery } from '../store/delivery-ids'
 import { secretsOf } from './signature'
 import { type StripeCheck, stripeLead, verifyStripe } from './stripe'
 import { typeformLead, verifyTypeform } from './typeform'
@@ -29,9 +29,6 @@ type Provider = 'typeform' | 'stripe'
 
 /** Typeform sends the form's whole definition with every response: room for large forms, still far below the queue's 128 KB per lead. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024
-
-/** Share of accepted deliveries that also purge expired delivery ids: cheap enough, and no cron needed. */
-const PURGE_CHANCE = 1 / 20
 
 const later = (type: string, title: string, detail: string, seconds = 60) =>
   problem(503, type, title, { detail }, { 'retry-after': String(seconds) })
@@ -109,14 +106,6 @@ async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead)
   await finishDelivery(db, provider, lead.eventId, id).catch((e: unknown) =>
     log('error', 'delivery id finish failed', { ...ids, submission: id, error: (e as Error).name }),
   )
-  if (Math.random() < PURGE_CHANCE) {
-    c.executionCtx.waitUntil(
-      purgeDeliveryIds(db).then(
-        (purged) => log('info', 'delivery ids purged', { purged }),
-        (e: unknown) => log('error', 'delivery id purge failed', { error: (e as Error).name }),
-      ),
-    )
-  }
   log('info', 'webhook accepted', { ...ids, submission: id })
   return c.json({ id, status: 'accepted' })
 }
