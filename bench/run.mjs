@@ -557,26 +557,25 @@ if (result.callsPerLead) {
 if (result.faults) {
   const f = result.faults
   const vars = Object.entries(f.vars).map(([k, v]) => `${k}=${v}`).join(', ')
-  const exactly = (n, target) => `${String(n).padStart(5)}  ${verdict(n === target)} (= ${target})`
+  const row = (label, n, rest = '') => lines.push(`  ${label.padEnd(22)}${String(n).padStart(5)}  ${rest}`.trimEnd())
+  const exactly = (n, target, eg = []) => `${verdict(n === target)} (= ${target})${eg.length ? `  e.g. ${eg.slice(0, 3).join(', ')}` : ''}`
   const sec = (ms) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`)
-  const refused = Object.entries(f.posts.refused).map(([s, n]) => `${s} ${n}`).join(', ')
-  lines.push(`Fault run, a second local Worker (${vars}): ${f.posts.sent} form posts in ${sec(f.posts.postedMs)}`)
+  const list = (o, fmt = (k, n) => `${k} ${n}`) => Object.entries(o).map(([k, n]) => fmt(k, n)).join(', ')
+  const late = f.posts.beforeRecovery ? '' : ' (posting outlasted the outage)'
+  lines.push(`Fault run, a second local Worker (${vars}): ${f.posts.sent} form posts in ${sec(f.posts.postedMs)}${late}`)
   lines.push(`  while every Unified call answers 503 for ${FAULTS.outageMs / 1000} s; then one 429 (Retry-After: ${FAULTS.retryAfterSeconds}), then ${FAULTS.lostResponses} creates lose their answer`)
-  lines.push(`  posts accepted (202)  ${String(f.posts.accepted).padStart(5)}  of ${f.posts.sent}${refused ? ` (other answers: ${refused})` : ''}`)
-  lines.push(`  leads written         ${exactly(f.leads.written, f.target.written)}`)
-  lines.push(`  duplicates            ${exactly(f.leads.duplicates, f.target.duplicates)}${f.leads.duplicatedEmails.length ? `  e.g. ${f.leads.duplicatedEmails.slice(0, 3).join(', ')}` : ''}`)
-  lines.push(`  lost                  ${exactly(f.leads.lost, f.target.lost)}${f.leads.lostEmails.length ? `  e.g. ${f.leads.lostEmails.slice(0, 3).join(', ')}` : ''}`)
-  const timedOut = f.recovery.timedOut ? `  (gave up waiting ${FAULTS.settleBudgetMs / 1000} s after recovery: the Worker's log is not settled)` : ''
-  lines.push(`  recovery to last lead written ${sec(f.recovery.lastLeadWrittenMs)}; to the Worker's last "written" ${sec(f.recovery.workerSettledMs)}${timedOut}`)
-  const creates = Object.entries(f.creates.byStatus).map(([s, n]) => `${n} answered ${s}`).join(', ')
-  lines.push(`  lead.create calls     ${String(f.creates.calls).padStart(5)}  for ${f.creates.leads} leads (${creates || 'none'})`)
-  const ops = Object.entries(f.unifiedCalls).map(([op, c]) => `${op} ${c.calls} (${Object.entries(c.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')})`)
-  lines.push(`  Unified calls         ${ops.join('; ') || 'none'}`)
-  if (f.retryAfter) lines.push(`  calls during the ${f.retryAfter.seconds} s Retry-After ${String(f.retryAfter.calls).padStart(3)}  ${verdict(f.retryAfter.meetsTarget)} (= 0, after ${PAUSE_GRACE_MS} ms for calls under way)`)
+  const refused = list(f.posts.refused)
+  row('posts accepted (202)', f.posts.accepted, `of ${f.posts.sent}${refused ? ` (other answers: ${refused})` : ''}`)
+  row('leads written', f.leads.written, exactly(f.leads.written, f.target.written))
+  row('duplicates', f.leads.duplicates, exactly(f.leads.duplicates, f.target.duplicates, f.leads.duplicatedEmails))
+  row('lost', f.leads.lost, exactly(f.leads.lost, f.target.lost, f.leads.lostEmails))
+  const timedOut = f.recovery.timedOut ? `; gave up ${FAULTS.settleBudgetMs / 1000} s after recovery, the Worker's log is not settled` : ''
+  lines.push(`  recovery to last lead ${sec(f.recovery.lastLeadWrittenMs).padStart(7)}  in the CRM; ${sec(f.recovery.workerSettledMs)} to the Worker's last "written"${timedOut}`)
+  row('lead.create calls', f.creates.calls, `for ${f.creates.leads} leads (${list(f.creates.byStatus, (s, n) => `${n} answered ${s}`) || 'none'})`)
+  if (f.retryAfter) row('calls in Retry-After', f.retryAfter.calls, `${verdict(f.retryAfter.meetsTarget)} (= 0 in the ${f.retryAfter.seconds} s asked for, after ${PAUSE_GRACE_MS} ms for calls under way)`)
+  lines.push(`  Unified calls         ${Object.entries(f.unifiedCalls).map(([op, c]) => `${op} ${c.calls} (${list(c.byStatus, (s, n) => `${s}: ${n}`)})`).join('; ') || 'none'}`)
   const w = f.worker
-  const states = Object.entries(w.byState).map(([s, n]) => `${s} ${n}`).join(', ')
-  const actions = Object.entries(w.byAction).map(([a, n]) => `${a} ${n}`).join(', ')
-  lines.push(`  Worker's log          ${states} (actions: ${actions}); attempts mean ${w.attempts.mean.toFixed(1)}, max ${w.attempts.max}`)
+  lines.push(`  Worker's log          ${list(w.byState)} (actions: ${list(w.byAction)}); attempts mean ${w.attempts.mean.toFixed(1)}, max ${w.attempts.max}`)
   for (const e of w.failures) lines.push(`    dead-lettered: ${e}`)
   lines.push('')
 }
