@@ -20,6 +20,7 @@ export default defineConfig(async () => {
                   // Short delays and budget so retry scenarios finish in seconds.
                   DELIVERY_BASE_DELAY_SECONDS: '1',
                   DELIVERY_MAX_ATTEMPTS: '4',
+                  UNIFIED_TIMEOUT_MS: '2000',
                   OPERATOR_TOKEN: 'test-operator-token',
                   TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret
                   TURNSTILE_VERIFY_URL: `${inject('standinUrl')}/turnstile/v0/siteverify`,

@@ -12,12 +12,16 @@ export const REQUEST_TIMEOUT_MS = 10_000
 export interface CrmTarget {
   core: UnifiedToCore
   connectionId: string
+  /** How long one call may take before it is a (retryable) timeout. */
+  timeoutMs: number
 }
 
 export interface CrmSettings {
   UNIFIED_API_KEY?: string
   UNIFIED_CONNECTION_ID?: string
   UNIFIED_API_URL?: string
+  /** Optional override of REQUEST_TIMEOUT_MS (tests use a short one). */
+  UNIFIED_TIMEOUT_MS?: string
 }
 
 /** Throws a retryable CrmError when the connection is not configured: leads wait in the queue until it is. */
@@ -28,11 +32,12 @@ export function crmTarget(env: CrmSettings): CrmTarget {
   if (!env.UNIFIED_CONNECTION_ID) {
     throw new CrmError('UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml', true)
   }
+  const timeoutMs = Number(env.UNIFIED_TIMEOUT_MS) || REQUEST_TIMEOUT_MS
   const core = new UnifiedToCore({
-    security: { jwt: env.UNIFIED_API_KEY ?? '' },
+    security: { jwt: env.UNIFIED_API_KEY },
     serverURL: env.UNIFIED_API_URL || undefined,
-    timeoutMs: REQUEST_TIMEOUT_MS,
+    timeoutMs,
     retryConfig: { strategy: 'none' },
   })
-  return { core, connectionId: env.UNIFIED_CONNECTION_ID! }
+  return { core, connectionId: env.UNIFIED_CONNECTION_ID, timeoutMs }
 }

@@ -72,12 +72,15 @@ const idOf = (lead: CrmLead, operation: string): string => {
 /**
  * Writes one draft. `knownId` is the lead this key was written to before: a
  * get by id is cheaper than a search and immune to a CRM's search-index lag.
+ * `beforeCreate` runs just before a create is sent, so the caller can
+ * remember that one may have happened even if its answer never arrives.
  */
 export async function writeLead(
   t: CrmTarget,
   draft: LeadDraft,
   key: DedupKey | null,
   knownId?: string,
+  beforeCreate?: () => Promise<void>,
 ): Promise<WriteResult> {
   let existing: CrmLead | undefined
   if (key) existing = (knownId && (await getKnown(t, knownId, key))) || (await findLead(t, key))
@@ -89,6 +92,7 @@ export async function writeLead(
     if (!res.ok) throw classify('update lead', res.error)
     return { action: 'updated', leadId }
   }
+  await beforeCreate?.()
   const res = await crmCreateCrmLead(t.core, { connectionId: t.connectionId, crmLead: planCreate(draft) })
   if (!res.ok) throw classify('create lead', res.error)
   return { action: 'created', leadId: idOf(res.value, 'create lead') }

@@ -14,6 +14,14 @@ import type { LeadMessage, WriteOutcome } from './message'
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
 export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
 
+/**
+ * After a create whose answer never came (timeout, lost response), how long,
+ * in multiples of the call timeout, to wait before searching again: the
+ * create may still be running, or the CRM's search may not show it yet, and
+ * creating again then would duplicate the person.
+ */
+export const CREATE_GRACE_TIMEOUTS = 6
+
 interface Done {
   action: 'created' | 'updated' | 'unchanged'
   leadId: string
@@ -43,8 +51,17 @@ export class LeadWriter extends DurableObject<Env> {
       return { ok: false, error: `Unified asked to wait ${retryAfter}s more (Retry-After)`, retryable: true, retryAfter }
     }
     try {
-      const result = await writeLead(crmTarget(this.env), message.draft, dedupKey(message.draft), knownId)
+      const target = crmTarget(this.env)
+      const sentAt = await storage.get<number>('createSentAt')
+      const settle = (sentAt ?? 0) + CREATE_GRACE_TIMEOUTS * target.timeoutMs - Date.now()
+      if (!knownId && settle > 0) {
+        const retryAfter = Math.ceil(settle / 1000)
+        return { ok: false, error: `an earlier create's outcome is unknown; searching again in ${retryAfter}s`, retryable: true, retryAfter }
+      }
+      const markCreate = () => storage.put('createSentAt', Date.now())
+      const result = await writeLead(target, message.draft, dedupKey(message.draft), knownId, markCreate)
       await storage.put<Done | string>({ leadId: result.leadId, [`done:${message.id}`]: { ...result, at: Date.now() } })
+      await storage.delete('createSentAt')
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
       return { ok: true, ...result, repeat: false }
     } catch (error) {
