@@ -26,7 +26,7 @@ import { webhooks } from './sources/webhooks'
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
 export const MAX_BODY_BYTES = 64 * 1024
 
-export type AppEnv = { Bindings: Env }
+export type AppEnv = { Bindings: Env; Variables: { submission?: string } }
 
 // strict: false so /operator/ and /operator, /healthz/ and /healthz are the same page.
 export const app = new Hono<AppEnv>({ strict: false })
@@ -100,7 +100,7 @@ app.post('/forms/:formId', async (c) => {
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
   const draft = toDraft(config, fields, { url: c.req.url, referer: c.req.header('referer') })
   const id = await acceptLead(c, origin, draft)
-  log('info', 'submission accepted', { source: 'form', form: formId, submission: id })
+  c.set('submission', id) // on the request's log line
   return succeed(id)
 })
 

@@ -14,8 +14,8 @@ export function log(level: Level, msg: string, fields: Fields = {}): void {
   console[level](JSON.stringify({ level, msg, ...(requestId ? { requestId } : {}), ...fields }))
 }
 
-/** One line per request: method, route (the pattern, not the URL), status, outcome and time. */
-export const requestLog = (): MiddlewareHandler =>
+/** One line per request: method, route (the pattern, not the URL), status, outcome, time, and the submission id if one was accepted. */
+export const requestLog = (): MiddlewareHandler<{ Variables: { submission?: string } }> =>
   async function requestLog(c, next) {
     const started = Date.now()
     await next()
@@ -26,5 +26,6 @@ export const requestLog = (): MiddlewareHandler =>
       status,
       outcome: status < 400 ? 'ok' : status < 500 ? 'rejected' : 'failed',
       ms: Date.now() - started,
+      submission: c.get('submission'),
     })
   }

@@ -43,7 +43,7 @@ export async function enqueueLead(
  * answer has gone out (the queue, not the log, is what makes it durable).
  */
 export async function acceptLead(
-  c: Context<{ Bindings: Env }>,
+  c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>,
   origin: LeadMessage['origin'],
   draft: LeadDraft,
 ): Promise<string> {
@@ -62,7 +62,7 @@ export async function acceptLead(
  * Logs a submission that is answered but not queued (spam, ignored, a
  * redelivery) and returns the id it was logged under. Nothing of the lead is kept.
  */
-export function recordUnqueued(c: Context<{ Bindings: Env }>, origin: LeadMessage['origin'], state: State): string {
+export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: LeadMessage['origin'], state: State): string {
   const id = crypto.randomUUID()
   c.executionCtx.waitUntil(
     recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, keyHash: null, state }).catch((error: unknown) =>
