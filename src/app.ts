@@ -1,7 +1,8 @@
 /**
- * The route table. A request goes: middleware → a source route (sources/*)
- * → enqueueLead (delivery/) → an answer. The CRM is only touched later, by
- * the queue consumer.
+ * The route table. A request goes: middleware → a source route (forms here,
+ * webhooks in sources/webhooks.ts) → guards (guards/*) → acceptLead
+ * (delivery/enqueue.ts) → an answer. The CRM is only touched later, by the
+ * queue consumer; /operator reads what happened.
  */
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
