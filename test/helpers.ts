@@ -128,3 +128,10 @@ export async function fetchWith(path: string, init: RequestInit = {}, overrides:
   await waitOnExecutionContext(ctx)
   return { res, sent }
 }
+
+/** A webhook delivery: POST `body` as JSON with the provider's signature header when one is given. */
+export const webhookInit = (header: string, body: string, signature?: string, type = 'application/json'): RequestInit => ({
+  method: 'POST',
+  body,
+  headers: { 'content-type': type, ...(signature ? { [header]: signature } : {}) },
+})

@@ -5,7 +5,7 @@ import { verifyTypeform } from '../src/sources/typeform'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import pipedream from './fixtures/typeform/form_response.pipedream-raw-webhook-event.json'
 import vector from './fixtures/typeform/signature-test-vector.json'
-import { leadsWithEmail, request, standin, waitForDelivery, fetchWith, type WireLead } from './helpers'
+import { fetchWith, leadsWithEmail, request, standin, waitForDelivery, webhookInit, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -24,20 +24,11 @@ async function sign(body: string, secret = SECRET): Promise<string> {
 const fresh = <T extends { event_id: string }>(payload: T): string =>
   JSON.stringify({ ...payload, event_id: `${payload.event_id}-${crypto.randomUUID().slice(0, 8)}` })
 
-const post = async (body: string, signature?: string) =>
-  request('/webhooks/typeform', {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) },
-  })
+const post = async (body: string, signature?: string) => request('/webhooks/typeform', webhookInit('typeform-signature', body, signature))
 
 /** The Worker with `overrides` on its env; the queue records what is sent unless LEADS is overridden. */
 const postWith = (body: string, signature: string | undefined, overrides: Record<string, unknown> = {}) =>
-  fetchWith(
-    '/webhooks/typeform',
-    { method: 'POST', body, headers: { 'content-type': 'application/json', ...(signature ? { 'typeform-signature': signature } : {}) } },
-    overrides,
-  )
+  fetchWith('/webhooks/typeform', webhookInit('typeform-signature', body, signature), overrides)
 
 type Answer = { id?: string; status: string; reason?: string }
 
