@@ -1,0 +1,247 @@
+/**
+ * A small typed client for the stand-in: its control surface and Unified's CRM
+ * routes. Only `fetch`, so it runs in workerd tests and in Node scripts alike.
+ *
+ *   const standin = standinClient(standinUrl)
+ *   await standin.reset()
+ *   await standin.connection('conn-test', { profiles: ['no-leads'], rate_limit: { calls_per_second: 5 } })
+ *   const lead = await standin.seed('conn-test', 'lead', { first_name: null, emails: [{ email: 'a@example.com' }] })
+ *   const { status, data } = await standin.crm('conn-test', 'contact').list({ query: 'ada', limit: 10 })
+ */
+import type { Call, ConnectionSettings, Fault, Kind, Operation, Profile } from './state.ts'
+
+export type { Call, ConnectionSettings, Fault, Kind, Operation, Profile }
+
+// --- Unified's wire records, snake_case as the SDK's CrmLead/CrmContact/CrmCompany/CrmEvent schemas name them.
+// Scalars may be null: a CRM can hold an empty field, and the stand-in keeps what it is given.
+
+export interface WireEmail {
+  email?: string
+  type?: 'WORK' | 'HOME' | 'OTHER' | (string & {})
+}
+export interface WireTelephone {
+  telephone: string
+  type?: 'WORK' | 'HOME' | 'OTHER' | 'FAX' | 'MOBILE' | (string & {})
+}
+export interface WireMetadata {
+  id?: string
+  slug?: string
+  namespace?: string
+  format?: string
+  value?: unknown
+  extra_data?: unknown
+}
+export interface WireAddress {
+  address1?: string
+  address2?: string
+  city?: string
+  region?: string
+  region_code?: string
+  postal_code?: string
+  country?: string
+  country_code?: string
+}
+
+interface WireCommon {
+  id: string
+  created_at?: string
+  updated_at?: string
+  user_id?: string | null
+  raw?: Record<string, unknown>
+}
+
+export interface WireLead extends WireCommon {
+  name?: string | null
+  first_name?: string | null
+  last_name?: string | null
+  company_name?: string | null
+  company_id?: string | null
+  contact_id?: string | null
+  creator_user_id?: string | null
+  emails?: WireEmail[]
+  telephones?: WireTelephone[]
+  link_urls?: string[]
+  metadata?: WireMetadata[]
+  address?: WireAddress
+  source?: string | null
+  status?: string | null
+  is_active?: boolean | null
+}
+
+export interface WireContact extends WireCommon {
+  name?: string | null
+  first_name?: string | null
+  last_name?: string | null
+  title?: string | null
+  department?: string | null
+  company?: string | null
+  company_ids?: string[]
+  deal_ids?: string[]
+  emails?: WireEmail[]
+  telephones?: WireTelephone[]
+  link_urls?: string[]
+  metadata?: WireMetadata[]
+  address?: WireAddress
+  image_url?: string | null
+}
+
+export interface WireCompany extends WireCommon {
+  name?: string | null
+  description?: string | null
+  industry?: string | null
+  employees?: number | null
+  timezone?: string | null
+  is_active?: boolean | null
+  domains?: string[]
+  websites?: string[]
+  tags?: string[]
+  contact_ids?: string[]
+  deal_ids?: string[]
+  emails?: WireEmail[]
+  telephones?: WireTelephone[]
+  link_urls?: string[]
+  metadata?: WireMetadata[]
+  address?: WireAddress
+}
+
+export type WireEventType = 'NOTE' | 'EMAIL' | 'TASK' | 'MEETING' | 'CALL' | 'MARKETING_EMAIL' | 'FORM' | 'PAGE_VIEW'
+
+export interface WireFormField {
+  name?: string
+  type?: string
+  required?: boolean
+  options?: { label?: string; value?: string }[]
+}
+
+export interface WireEvent extends WireCommon {
+  type?: WireEventType | (string & {})
+  lead_ids?: string[]
+  contact_ids?: string[]
+  company_ids?: string[]
+  deal_ids?: string[]
+  note?: { title?: string; description?: string }
+  form?: { name?: string; fields?: WireFormField[]; redirect_url?: string; archived_at?: string }
+  email?: { subject?: string; body?: string; from?: string; to?: string[]; cc?: string[]; attachment_file_ids?: string[] }
+  marketing_email?: { name?: string; subject?: string; body?: string; from?: string; to?: string[]; cc?: string[] }
+  meeting?: { title?: string; description?: string; start_at?: string; end_at?: string }
+  call?: { description?: string; duration?: number; start_at?: string }
+  task?: { name?: string; description?: string; status?: string; priority?: string; due_at?: string }
+  page_view?: { url?: string; count?: number; average?: number }
+}
+
+export interface WireRecords {
+  lead: WireLead
+  contact: WireContact
+  company: WireCompany
+  event: WireEvent
+}
+
+/** What a record is written with: no id, and any scalar may be null. */
+export type WireInput<K extends Kind> = { [F in keyof Omit<WireRecords[K], 'id'>]?: WireRecords[K][F] | null }
+
+/** The list parameters Unified documents (filters per object as in the SDK's List…Request). */
+export interface ListParams {
+  query?: string
+  limit?: number
+  offset?: number
+  updated_gte?: string
+  user_id?: string
+  company_id?: string
+  contact_id?: string
+  lead_id?: string
+  deal_id?: string
+  type?: string
+}
+
+/** `POST /_standin/connections/{id}`: replaces the connection's settings; what is left out goes back to its default. */
+export interface ConnectionInput {
+  profiles?: Profile[]
+  rate_limit?: { calls_per_second: number } | null
+  latency_ms?: number
+}
+
+/** A CRM call's answer: `data` when 2xx, Unified's `message` otherwise. */
+export interface Answer<T> {
+  status: number
+  headers: Headers
+  data?: T
+  message?: string
+}
+
+type Fetch = (url: string, init?: RequestInit) => Response | Promise<Response>
+
+const search = (q: URLSearchParams) => (q.toString() ? `?${q}` : '')
+
+const PLURAL: Record<Kind, string> = { lead: 'leads', contact: 'contacts', company: 'companies', event: 'events' }
+
+/**
+ * `baseUrl`: where the stand-in listens. `fetch`: another way to reach it
+ * (e.g. a Hono app's `request`, no network). `apiKey`: sent on CRM calls.
+ */
+export function standinClient(baseUrl: string, options: { fetch?: Fetch; apiKey?: string } = {}) {
+  const send: Fetch = options.fetch ?? ((url, init) => fetch(url, init))
+  const root = baseUrl.replace(/\/$/, '')
+  const auth = `Bearer ${options.apiKey ?? 'standin-client'}`
+
+  const json = (method: string, body?: unknown): RequestInit =>
+    body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+
+  /** Control calls throw on failure: a test should not go on against a stand-in it could not set up. */
+  async function control<T>(path: string, init?: RequestInit): Promise<T> {
+    const res = await send(`${root}/_standin${path}`, init)
+    if (!res.ok) throw new Error(`stand-in ${init?.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`)
+    return (await res.json()) as T
+  }
+
+  async function crmCall<T>(path: string, init: RequestInit): Promise<Answer<T>> {
+    const res = await send(`${root}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: auth } })
+    const text = await res.text()
+    const body = text ? (JSON.parse(text) as unknown) : undefined
+    return res.ok
+      ? { status: res.status, headers: res.headers, data: body as T }
+      : { status: res.status, headers: res.headers, message: (body as { message?: string } | undefined)?.message }
+  }
+
+  const e = encodeURIComponent
+
+  return {
+    url: root,
+    reset: () => control<{ ok: true }>('/reset', json('POST')),
+    /** Replaces the faults (an empty list clears them). */
+    faults: (list: Fault[]) => control<{ ok: true; faults: Fault[] }>('/faults', json('POST', list)),
+    /** Calls per operation, of one connection or all; `status` counts only calls answered with it (e.g. 429). */
+    counters: (connection?: string, filter: { status?: number } = {}) => {
+      const q = new URLSearchParams()
+      if (connection) q.set('connection', connection)
+      if (filter.status !== undefined) q.set('status', String(filter.status))
+      return control<Record<string, number>>(`/counters${search(q)}`)
+    },
+    calls: () => control<Call[]>('/calls'),
+    records: <K extends Kind>(connection: string, object: K) => control<WireRecords[K][]>(`/${e(connection)}/${PLURAL[object]}`),
+    /** Stores a record as if the CRM already had it: not counted, and no profile, limit or fault applies. */
+    seed: <K extends Kind>(connection: string, object: K, record: WireInput<K>) =>
+      control<WireRecords[K]>(`/${e(connection)}/${PLURAL[object]}`, json('POST', record)),
+    /** With `settings`, replaces the connection's settings; without, reads them. */
+    connection: (id: string, settings?: ConnectionInput) =>
+      control<ConnectionSettings & { id: string }>(`/connections/${e(id)}`, settings ? json('POST', settings) : undefined),
+
+    /** Unified's CRM routes for one connection and object, as the Worker calls them (counted, limited, faulted). */
+    crm<K extends Kind>(connection: string, object: K) {
+      const base = `/crm/${e(connection)}/${object}`
+      type R = WireRecords[K]
+      return {
+        list: (params: ListParams = {}) => {
+          const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))
+          return crmCall<R[]>(`${base}${search(q)}`, { method: 'GET' })
+        },
+        create: (record: WireInput<K>) => crmCall<R>(base, json('POST', record)),
+        get: (id: string) => crmCall<R>(`${base}/${e(id)}`, { method: 'GET' }),
+        update: (id: string, fields: WireInput<K>) => crmCall<R>(`${base}/${e(id)}`, json('PUT', fields)),
+        patch: (id: string, fields: WireInput<K>) => crmCall<R>(`${base}/${e(id)}`, json('PATCH', fields)),
+        remove: (id: string) => crmCall<null>(`${base}/${e(id)}`, { method: 'DELETE' }),
+      }
+    },
+  }
+}
+
+export type StandinClient = ReturnType<typeof standinClient>
