@@ -22,6 +22,7 @@ export default defineConfig(async () => {
                   DELIVERY_MAX_ATTEMPTS: '4',
                   UNIFIED_TIMEOUT_MS: '2000',
                   OPERATOR_TOKEN: 'test-operator-token',
+                  HASH_SECRET: 'test-hash-secret-5d1e',
                   TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret
                   TURNSTILE_VERIFY_URL: `${inject('standinUrl')}/turnstile/v0/siteverify`,
                   // Two secrets each, as during a rotation; the Typeform one is from its own client's test vector.

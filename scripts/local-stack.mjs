@@ -201,6 +201,8 @@ export async function startLocalStack(options = {}) {
       args.push('--env-file', file)
     }
 
+    // Local data only: a fixed hash key unless the vars file brings one (a deployment sets its own secret).
+    if (!localVarsFile(cwd).vars.HASH_SECRET && !vars.HASH_SECRET) args.push('--var', 'HASH_SECRET:local-dev-hash-key')
     for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
 
     checkAborted()

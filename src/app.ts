@@ -11,23 +11,23 @@ import { HTTPException } from 'hono/http-exception'
 import { contextStorage } from 'hono/context-storage'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import { ConfigError, loadForms } from './config'
+import { ConfigError, formById } from './config'
 import { acceptLead, recordUnqueued } from './delivery/enqueue'
 import { checkOrigin } from './guards/origin'
 import { checkRateLimit } from './guards/rate-limit'
 import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
+import type { AppEnv } from './http/context'
 import { demoPage } from './http/demo-page'
 import { page } from './http/html'
 import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from './http/problem'
 import { log, requestLog } from './log'
+import { readiness } from './operator/readiness'
 import { operator } from './operator/routes'
-import { readFields, toDraft } from './sources/form'
+import { formInput, readFields, toDraft } from './sources/form'
 import { webhooks } from './sources/webhooks'
 
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
 export const MAX_BODY_BYTES = 64 * 1024
-
-export type AppEnv = { Bindings: Env; Variables: { submission?: string } }
 
 // strict: false so /operator/ and /operator, /healthz/ and /healthz are the same page.
 export const app = new Hono<AppEnv>({ strict: false })
@@ -35,7 +35,12 @@ export const app = new Hono<AppEnv>({ strict: false })
 app.use(requestId(), contextStorage(), requestLog())
 app.use(secureHeaders())
 
-app.get('/healthz', (c) => c.json({ status: 'ok' }))
+/** Liveness; with `?ready`, whether this deployment can take and write leads (schema, settings), without secrets. */
+app.get('/healthz', async (c) => {
+  if (c.req.query('ready') === undefined) return c.json({ status: 'ok' })
+  const report = await readiness(c.env)
+  return c.json(report, report.status === 'ready' ? 200 : 503)
+})
 
 app.get('/thanks', (c) =>
   c.html(
@@ -54,7 +59,7 @@ app.get('/demo', (c) => {
 /** The form a /forms/:formId request names, or undefined (also when the config is broken: onError reports that). */
 const formOf = (c: Context<AppEnv>, formId: string) => {
   try {
-    return loadForms(c.env)[formId]
+    return formById(c.env, formId)
   } catch {
     return undefined
   }
@@ -82,7 +87,7 @@ app.use(
 
 app.post('/forms/:formId', async (c) => {
   const formId = c.req.param('formId')
-  const config = loadForms(c.env)[formId]
+  const config = formById(c.env, formId)
   if (!config) {
     throw problem(404, 'unknown-form', 'Unknown form', { detail: `No form "${formId.slice(0, 64)}" is configured.` })
   }
@@ -98,9 +103,11 @@ app.post('/forms/:formId', async (c) => {
     // A bot: answered exactly like a person, so it learns nothing; logged as spam, written nowhere.
     return succeed(recordUnqueued(c, origin, 'spam'))
   }
+  const request = { url: c.req.url, referer: c.req.header('referer') }
+  const draft = toDraft(config, fields, request)
+  // After validation: a Turnstile token is single-use, so a typo must not spend it.
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
-  const draft = toDraft(config, fields, { url: c.req.url, referer: c.req.header('referer') })
-  const id = await acceptLead(c, origin, draft)
+  const id = await acceptLead(c, origin, { draft, input: formInput(fields, request) })
   c.set('submission', id) // on the request's log line
   return succeed(id)
 })

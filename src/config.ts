@@ -6,10 +6,18 @@
 // zod's v3 API: the Unified SDK bundles it anyway, so our schemas add no second zod to the Worker.
 import { z } from 'zod/v3'
 import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS } from './lead/draft'
+import { DEFAULT_COUNTRY, isCountry } from './lead/identity'
 
 const nonBlank = z.string().trim().min(1)
 
 const mergeRule = z.enum(MERGE_RULES)
+
+/** ISO 3166 alpha-2, for phone numbers written without a country code ("020 7946 0001" with GB). */
+export const defaultCountry = z
+  .string()
+  .transform((c) => c.toUpperCase())
+  .refine(isCountry, 'must be an ISO 3166 alpha-2 country code, e.g. "US", "GB", "DE"')
+  .default(DEFAULT_COUNTRY)
 
 const httpUrl = z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
 
@@ -44,6 +52,8 @@ export const formConfigSchema = z.strictObject({
   allowed_origins: z.array(httpUrl.transform((u) => new URL(u).origin)).default([]),
   /** Also refuse plain browser form posts from other origins. */
   reject_other_origins: z.boolean().default(false),
+  /** The country of phone numbers written without a country code. */
+  default_country: defaultCountry,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
   merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })
@@ -95,15 +105,31 @@ export function varLoader<T>(key: string, schema: z.ZodType<T, z.ZodTypeDef, unk
 /** Validated forms for this env; throws ConfigError naming the bad key. */
 export const loadForms = varLoader('FORMS', formsSchema)
 
+/** The form `id` names, if configured: own keys only, so `/forms/constructor` is just an unknown form. */
+export const formById = (env: object, id: string): FormConfig | undefined => {
+  const forms = loadForms(env)
+  return Object.hasOwn(forms, id) ? forms[id] : undefined
+}
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
+/**
+ * The queue's own `max_retries` (wrangler.toml). The consumer must give up
+ * first, so that it is the consumer that marks a lead failed, with the reason.
+ */
+export const QUEUE_MAX_RETRIES = 30
+
 const deliverySchema = z.object({
-  /** Attempts before a retryable failure is dead-lettered. */
-  DELIVERY_MAX_ATTEMPTS: positiveInt(20),
+  /** Attempts before a retryable failure is marked failed; below the queue's max_retries. */
+  DELIVERY_MAX_ATTEMPTS: positiveInt(20).refine((n) => n < QUEUE_MAX_RETRIES, {
+    message: `must be below the queue's max_retries (${QUEUE_MAX_RETRIES} in wrangler.toml), or the queue dead-letters leads before lead-intake can say why`,
+  }),
   /** First retry delay; doubles per attempt up to 15 minutes. */
   DELIVERY_BASE_DELAY_SECONDS: positiveInt(10),
   /** Days the submission log (and the personal data in it) is kept. */
   SUBMISSION_RETENTION_DAYS: positiveInt(30),
+  /** How long one Unified call may take; a queue consumer has 15 minutes for a whole batch. */
+  UNIFIED_TIMEOUT_MS: positiveInt(10_000).refine((n) => n >= 100 && n <= 60_000, { message: 'must be between 100 and 60000 (milliseconds)' }),
 })
 
 export type DeliverySettings = z.output<typeof deliverySchema>

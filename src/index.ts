@@ -3,11 +3,11 @@ import { env } from 'cloudflare:workers'
 import { app } from './app'
 import { deliverySettings, loadForms } from './config'
 import { handleBatch } from './delivery/consumer'
-import type { LeadMessage } from './delivery/message'
+import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
 import { loadStripe, loadTypeform } from './sources/webhook-config'
 import { purgeDeliveryIds } from './store/delivery-ids'
-import { purgeSubmissions } from './store/submissions'
+import { purgeSubmissions, rehashKeys } from './store/submissions'
 
 // A bad configuration fails when the Worker starts (so `wrangler dev` and `wrangler deploy`
 // refuse it), naming the key; requests would report the same error, never act on it.
@@ -18,11 +18,20 @@ export { LeadWriter } from './delivery/lead-writer'
 
 export default {
   fetch: app.fetch,
-  queue: handleBatch,
-  /** Daily retention: the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days. */
+  queue: (batch, env, _ctx) => handleBatch(batch, env),
+  /**
+   * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
+   * and rows from before HASH_SECRET moved to the keyed hash.
+   */
   async scheduled(_controller, env, _ctx) {
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
     const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
-    log('info', 'retention purge', { submissions, deliveryIds, days })
+    let rehashed = 0
+    while (env.HASH_SECRET && rehashed < 50_000) {
+      const n = await rehashKeys(env.DB, env.HASH_SECRET)
+      if (n === 0) break
+      rehashed += n
+    }
+    log('info', 'retention purge', { submissions, deliveryIds, days, rehashed })
   },
-} satisfies ExportedHandler<Env, LeadMessage>
+} satisfies ExportedHandler<Env, AnyLeadMessage>

@@ -93,22 +93,28 @@ describe('merge policy', () => {
     expect((await standin.counters())['lead.update']).toBeUndefined()
   })
 
-  it('appends phones and keeps the CRM’s emails and phones', async () => {
+  it('keeps the CRM’s emails and phones, and a public form adds none to a lead it did not make', async () => {
     const email = unique()
     await standin.seed({
       emails: [{ email, type: 'WORK' }, { email: 'home@example.net', type: 'HOME' }],
       telephones: [{ telephone: '+44 20 7946 0001', type: 'MOBILE' }],
     })
-    await submit({ email, phone: '+44 20 7946 0002' })
+    await submit({ email, phone: '+44 20 7946 0002', first_name: 'Kept' })
     const lead = await only(email)
+    expect(lead.first_name).toBe('Kept')
     expect(lead.emails).toEqual([
       { email, type: 'WORK' },
       { email: 'home@example.net', type: 'HOME' },
     ])
-    expect(lead.telephones).toEqual([
-      { telephone: '+44 20 7946 0001', type: 'MOBILE' },
-      { telephone: '+442079460002', type: 'WORK' },
-    ])
+    // Anyone may type this address beside their own number: the number is not hung on this lead.
+    expect(lead.telephones).toEqual([{ telephone: '+44 20 7946 0001', type: 'MOBILE' }])
+  })
+
+  it('appends a phone to a lead it made for the same person', async () => {
+    const email = unique()
+    await submit({ email })
+    await submit({ email, phone: '+44 20 7946 0002' })
+    expect((await only(email)).telephones).toEqual([{ telephone: '+442079460002', type: 'WORK' }])
   })
 
   it('upserts custom fields by slug and keeps the others', async () => {

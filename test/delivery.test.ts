@@ -180,12 +180,12 @@ describe('errors a newcomer meets', () => {
     const { writerFor } = await import('../src/delivery/lead-writer')
     const { newMessage } = await import('../src/delivery/enqueue')
     const message = newMessage({ source: 'form', form: 'contact' }, {
-      emails: [unique('nokey')], phones: [], websites: [], metadata: [], source: 'Website', status: 'New', merge: {},
+      draft: { emails: [unique('nokey')], phones: [], websites: [], metadata: [], source: 'Website', status: 'New', merge: {} },
     })
-    const outcome = await runInDurableObject(writerFor(env, message), async (writer) => {
+    const outcome = await runInDurableObject(writerFor(env, 'conn-test', { submission: message.id }), async (writer) => {
       // This writer's Worker has no key, as a fresh deploy before `wrangler secret put`.
       Object.assign(writer, { env: { ...env, UNIFIED_API_KEY: '' } })
-      return writer.write(message)
+      return writer.write(message.id, message.payload!.draft)
     })
     expect(outcome).toMatchObject({ ok: false, retryable: true })
     expect(outcome.ok === false && outcome.error).toContain('npx wrangler secret put UNIFIED_API_KEY')

@@ -52,7 +52,7 @@ describe('fuzz', () => {
     await fc.assert(
       fc.asyncProperty(requests, async (r) => {
         const before = queued
-        const headers = new Headers({ 'cf-connecting-ip': `2001:db8::${crypto.randomUUID().slice(0, 4)}` })
+        const headers = new Headers({ 'cf-connecting-ip': `2001:db8:${crypto.randomUUID().slice(0, 4)}::1` })
         if (r.type) headers.set('content-type', r.type)
         if (r.accept) headers.set('accept', r.accept)
         if (r.origin) headers.set('origin', r.origin)

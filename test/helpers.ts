@@ -1,52 +1,31 @@
 /** Shared test helpers: the Worker through HTTP, and the Unified stand-in's control surface. */
 import { env, exports } from 'cloudflare:workers'
 import { inject } from 'vitest'
+import { type Fault, standinClient, type WireInput } from '../standin/client'
 
 export const standinUrl = inject('standinUrl')
 const CONNECTION = 'conn-test'
 
-export type WireLead = {
-  id: string
-  name?: string
-  first_name?: string
-  last_name?: string
-  company_name?: string
-  emails?: { email: string; type?: string }[]
-  telephones?: { telephone: string; type?: string }[]
-  metadata?: { slug: string; value: unknown; format?: string; id?: string }[]
-  source?: string
-  status?: string
-  created_at?: string
-}
+export type { WireLead } from '../standin/client'
 
-async function control<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${standinUrl}/_standin${path}`, init)
-  if (!res.ok) throw new Error(`stand-in ${path}: ${res.status}`)
-  return (await res.json()) as T
-}
+/** The stand-in's own client, for what the shortcuts below do not cover (other objects, connections' profiles). */
+export const client = standinClient(standinUrl)
 
+/** Shortcuts for the test connection's leads. */
 export const standin = {
-  reset: () => control('/reset', { method: 'POST' }),
-  leads: () => control<WireLead[]>(`/${CONNECTION}/leads`),
-  counters: () => control<Record<string, number>>(`/counters?connection=${CONNECTION}`),
-  faults: (faults: unknown[]) =>
-    control('/faults', { method: 'POST', body: JSON.stringify(faults), headers: { 'content-type': 'application/json' } }),
-  /** Seeds a lead as if the CRM already had it, through the stand-in's own API. */
-  async seed(lead: Omit<WireLead, 'id'>): Promise<WireLead> {
-    const res = await fetch(`${standinUrl}/crm/${CONNECTION}/lead`, {
-      method: 'POST',
-      body: JSON.stringify(lead),
-      headers: { 'content-type': 'application/json', authorization: 'Bearer seed' },
-    })
-    return (await res.json()) as WireLead
-  },
+  reset: () => client.reset(),
+  leads: () => client.records(CONNECTION, 'lead'),
+  counters: () => client.counters(CONNECTION),
+  faults: (faults: Fault[]) => client.faults(faults),
+  /** Stores a lead as if the CRM already had it (not counted as a call). */
+  seed: (lead: WireInput<'lead'>) => client.seed(CONNECTION, 'lead', lead),
 }
 
 export const leadsWithEmail = async (email: string) =>
   (await standin.leads()).filter((l) => l.emails?.some((e) => e.email === email))
 
-/** A client address of its own per request, so the per-IP rate limit only meets tests that ask for it. */
-const randomIp = () => `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`
+/** A client network of its own per request (the rate limit counts IPv6 clients by /64), so it only meets tests that ask for it. */
+const randomIp = () => `2001:db8:${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}::1`
 
 /** A request to the Worker under test, through its real fetch handler. */
 export const request = (path: string, init: RequestInit = {}) => {
@@ -135,3 +114,32 @@ export const webhookInit = (header: string, body: string, signature?: string, ty
   body,
   headers: { 'content-type': type, ...(signature ? { [header]: signature } : {}) },
 })
+
+/** The current Typeform secret in vitest.config.ts (the first one there is a retired one, as during a rotation). */
+export const TYPEFORM_SECRET = 'my-webook-secret'
+
+/** Signs as Typeform does, independently of the code under test: sha256= + base64(HMAC-SHA256). */
+export async function signTypeform(body: string, secret = TYPEFORM_SECRET): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)))
+  return `sha256=${btoa(String.fromCharCode(...mac))}`
+}
+
+/** The current Stripe secret in vitest.config.ts. */
+export const STRIPE_SECRET = 'whsec_test_current_9b2f'
+
+/** Signs with Stripe's own library (its async variant: inside workerd it uses Web Crypto). */
+export async function signStripe(payload: string, secret = STRIPE_SECRET): Promise<string> {
+  const { default: Stripe } = await import('stripe')
+  return Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, timestamp: Math.floor(Date.now() / 1000) })
+}
+
+/** POSTs a signed delivery to a webhook source through the Worker and returns its answer's id (200 accepted expected by callers). */
+export const postWebhook = (source: 'typeform' | 'stripe', body: string, signature: string) =>
+  request(`/webhooks/${source}`, webhookInit(source === 'typeform' ? 'typeform-signature' : 'stripe-signature', body, signature))
+
+/** The submission ids in a 202/200 answer. */
+export const idOf = async (res: Response): Promise<string> => {
+  if (res.status !== 202 && res.status !== 200) throw new Error(`expected 2xx, got ${res.status}: ${await res.text()}`)
+  return ((await res.json()) as { id: string }).id
+}

@@ -159,7 +159,7 @@ describe('hostile input', () => {
   it('strips control characters from values instead of refusing the lead', async () => {
     const { res, sent } = await raw(JSON.stringify({ email: unique(), first_name: 'Ada\u0000\u0007 \u001bLovelace', message: 'line 1\r\nline 2\u0000' }), 'application/json')
     expect(res.status).toBe(202)
-    const draft = (sent[0] as { draft: { firstName: string; metadata: { slug: string; value: string }[] } }).draft
+    const draft = (sent[0] as { payload: { draft: { firstName: string; metadata: { slug: string; value: string }[] } } }).payload.draft
     expect(draft.firstName).toBe('Ada Lovelace')
     expect(draft.metadata.find((m) => m.slug === 'message')?.value).toBe('line 1\nline 2')
   })

@@ -44,7 +44,7 @@ describe('log hygiene', () => {
     const text = captured.join('\n')
     // The capture works: the consumer's and the request log's lines are there, as JSON with request ids.
     expect(text).toContain('"msg":"lead delivered"')
-    expect(text).toContain('"msg":"lead dead-lettered"')
+    expect(text).toContain('"msg":"lead failed"')
     const requestLines = captured.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(requestLines.length).toBeGreaterThanOrEqual(6)
     for (const line of requestLines) expect(line).toMatchObject({ requestId: expect.any(String), route: expect.any(String), status: expect.any(Number) })

@@ -1,7 +1,12 @@
 /**
  * What a failed Unified call means for delivery: try again later (429, 5xx,
- * timeouts, network) or never (4xx, validation). Classified from the SDK's
- * own error objects, so no status or message is guessed.
+ * timeouts, network, an answer the SDK could not read) or never (other 4xx,
+ * 501). Classified from the SDK's own error objects, so no status is guessed.
+ *
+ * The message is stored in the submission log and shown to the operator, so it
+ * says which operation failed, the status and the error's class, and never
+ * what the CRM answered: a CRM's response body is personal data (it may quote
+ * the lead, or another person's record).
  */
 export class CrmError extends Error {
   override name = 'CrmError'
@@ -29,41 +34,37 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000))
 }
 
-/** The CRM's own words, shortened: Unified answers errors as JSON or text. */
-function crmMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown; error?: unknown }
-    const text = parsed.message ?? parsed.error
-    if (typeof text === 'string') return text.slice(0, 500)
-  } catch {
-    // not JSON: fall through to the text itself
-  }
-  return body.slice(0, 500)
-}
-
 /** What an operator should check, for the failures that are usually configuration. */
 function hint(operation: string, status?: number): string {
   if (status === 401 || status === 403) return ' (check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID)'
-  if (status === 404 && operation === 'list leads') return ' (check UNIFIED_CONNECTION_ID)'
+  if (status === 404 && operation.startsWith('list')) return ' (check UNIFIED_CONNECTION_ID)'
+  if (status === 501) return ': the CRM behind this connection does not support this object or method (Not Implemented); see README "Troubleshooting"'
   if (status === undefined) return ' (is Unified reachable at UNIFIED_API_URL?)'
   return ''
 }
 
+/** Statuses worth another try. 501 is not among the 5xx that are: the integration lacks the feature, and will tomorrow too. */
+export const isRetryableStatus = (status: number): boolean =>
+  status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501)
+
 export function classify(operation: string, error: unknown): CrmError {
   if (error instanceof CrmError) return error
-  const e = error as { name?: string; message?: string; statusCode?: number; body?: string; headers?: Headers }
+  const e = error as { name?: string; statusCode?: number; headers?: Headers }
+  const name = e?.name ?? 'Error'
+  if (name === 'ResponseValidationError') {
+    // A 2xx the SDK could not read (a record with a null where its model wants a string, say): the CRM may answer
+    // differently next time, and nothing was lost, so try again; never store what it answered.
+    return new CrmError(`${operation}: Unified answered ${e.statusCode ?? 200} with a record the SDK could not read (ResponseValidationError)`, true, e.statusCode)
+  }
   if (typeof e?.statusCode === 'number') {
     const status = e.statusCode
-    const retryable = status === 408 || status === 425 || status === 429 || status >= 500
-    const detail = crmMessage(e.body ?? '') || e.message || 'no detail'
     return new CrmError(
-      `${operation}: Unified answered ${status}: ${detail}${hint(operation, status)}`,
-      retryable,
+      `${operation}: Unified answered ${status} (${name})${hint(operation, status)}`,
+      isRetryableStatus(status),
       status,
       parseRetryAfter(e.headers?.get('retry-after')),
     )
   }
-  const name = e?.name ?? 'Error'
   const retryable = RETRYABLE_CLIENT_ERRORS.has(name)
-  return new CrmError(`${operation}: ${name}: ${e?.message ?? String(error)}${retryable ? hint(operation) : ''}`, retryable)
+  return new CrmError(`${operation}: ${name}${retryable ? hint(operation) : ''}`, retryable)
 }

@@ -12,7 +12,7 @@ import {
   type MergeRule,
   type MergeRules,
 } from '../lead/draft'
-import { normalizeEmail, phoneDigits } from '../lead/normalize'
+import { emailKey, phoneKey } from '../lead/identity'
 
 export type LeadPatch = Partial<
   Pick<
@@ -43,8 +43,9 @@ const uniqueBy = <T>(items: T[], key: (t: T) => string): T[] => {
   })
 }
 
-const emailKey = (e: { email?: string }) => normalizeEmail(e.email ?? '')
-const phoneKey = (t: { telephone: string }) => phoneDigits(t.telephone)
+/** Emails compare by their key form; phones by E.164 (in the draft's country), else by their digits when unreadable. */
+const byEmail = (e: { email?: string }) => emailKey(e.email) || (e.email ?? '').trim().toLowerCase()
+const byPhone = (country?: string) => (t: { telephone: string }) => phoneKey(t.telephone, country) || t.telephone.replace(/\D/g, '')
 
 /** The lead to create: every non-blank field, with source and status. */
 export function planCreate(draft: LeadDraft): CrmLead {
@@ -53,8 +54,8 @@ export function planCreate(draft: LeadDraft): CrmLead {
     lastName: draft.lastName,
     name: fullName(draft),
     companyName: draft.companyName,
-    emails: uniqueBy(draft.emails.map((email) => ({ email, type: 'WORK' as const })), emailKey),
-    telephones: uniqueBy(draft.phones.map((telephone) => ({ telephone, type: 'WORK' as const })), phoneKey),
+    emails: uniqueBy(draft.emails.map((email) => ({ email, type: 'WORK' as const })), byEmail),
+    telephones: uniqueBy(draft.phones.map((telephone) => ({ telephone, type: 'WORK' as const })), byPhone(draft.country)),
     linkUrls: uniqueBy(draft.websites, (u) => u),
     metadata: metadataOf(draft).map(({ slug, value, format }) => ({ slug, value, format })),
     source: draft.source,
@@ -107,8 +108,12 @@ function metadata(rules: MergeRules, current: CrmMetadata[] | undefined, incomin
   return changed ? merged : undefined
 }
 
-/** The fields to send for an existing lead, or null when nothing changes. */
-export function planUpdate(existing: CrmLead, draft: LeadDraft): LeadPatch | null {
+/**
+ * The fields to send for an existing lead, or null when nothing changes.
+ * `attach` false leaves the lead's emails and phones alone (a public form
+ * matched to a record lead-intake did not make; see crm/writer.ts).
+ */
+export function planUpdate(existing: CrmLead, draft: LeadDraft, attach = true): LeadPatch | null {
   const rules = rulesOf(draft)
   const patch: LeadPatch = {
     firstName: scalar(rules.first_name, existing.firstName, draft.firstName),
@@ -117,13 +122,10 @@ export function planUpdate(existing: CrmLead, draft: LeadDraft): LeadPatch | nul
     companyName: scalar(rules.company_name, existing.companyName, draft.companyName),
     source: scalar(rules.source, existing.source, draft.source),
     status: scalar(rules.status, existing.status, draft.status),
-    emails: list(rules.emails, existing.emails, draft.emails.map((email) => ({ email, type: 'WORK' as const })), emailKey),
-    telephones: list(
-      rules.telephones,
-      existing.telephones,
-      draft.phones.map((telephone) => ({ telephone, type: 'WORK' as const })),
-      phoneKey,
-    ),
+    emails: attach ? list(rules.emails, existing.emails, draft.emails.map((email) => ({ email, type: 'WORK' as const })), byEmail) : undefined,
+    telephones: attach
+      ? list(rules.telephones, existing.telephones, draft.phones.map((telephone) => ({ telephone, type: 'WORK' as const })), byPhone(draft.country))
+      : undefined,
     linkUrls: list(rules.link_urls, existing.linkUrls, draft.websites, (u) => u),
     metadata: metadata(rules, existing.metadata, metadataOf(draft)),
   }

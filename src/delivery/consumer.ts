@@ -1,57 +1,151 @@
 /**
  * The queue consumer: each message to its person's writer; ack only what was
- * written (and logged), retry what may succeed later, dead-letter what never
+ * written (and logged), retry what may succeed later, mark failed what never
  * will or has run out of attempts. Nothing is dropped silently.
+ *
+ * The person is found first, in the identity ledger (store/ledger.ts): every
+ * identifier the submission brings, hashed, resolved to one person of this
+ * connection, before anything is searched or created in the CRM.
  */
 import { deliverySettings } from '../config'
-import { dedupKey, hashKey } from '../lead/normalize'
+import type { LeadDraft } from '../lead/draft'
+import { emailKey, hashIdentifier, type Identifier, phoneKey } from '../lead/identity'
+import { type AnyLeadMessage, type LeadMessage, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
-import { recordOutcome } from '../store/submissions'
+import { releaseLinks, resolvePerson } from '../store/ledger'
+import { describeStorageError } from '../store/schema'
+import { recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
 import { writerFor } from './lead-writer'
-import type { LeadMessage, WriteOutcome } from './message'
 
-export async function deliver(message: Message<LeadMessage>, env: Env): Promise<void> {
-  const body = message.body
-  const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
-  const key = dedupKey(body.draft)
-  const keyHash = key ? await hashKey(key) : null
-  const ids = { submission: body.id, source: body.origin.source, form: body.origin.form, attempts: message.attempts }
-  let outcome: WriteOutcome
-  try {
-    outcome = await writerFor(env, body).write(body)
-  } catch (error) {
-    // The Durable Object itself failed (reset, overloaded): always worth another try.
-    outcome = { ok: false, error: `lead writer: ${(error as Error).message}`, retryable: true }
+/** Each email and phone of a draft with its identifier (when it is one), in draft order, then source ids. */
+function identified(draft: LeadDraft): { value: string; id?: Identifier }[] {
+  const key = (id: Identifier) => (id.value ? { id } : {})
+  return [
+    ...draft.emails.map((value) => ({ value, ...key({ kind: 'email', value: emailKey(value) }) })),
+    ...draft.phones.map((value) => ({ value, ...key({ kind: 'phone', value: phoneKey(value, draft.country) }) })),
+    ...(draft.sourceIds ?? []).map((s) => ({ value: `${s.name}:${s.value}`, id: { kind: 'source', value: `${s.name}:${s.value}` } as Identifier })),
+  ]
+}
+
+export interface Identity {
+  /** The person's writer, or the submission's own when it has no identifier. */
+  who: { person: string } | { submission: string }
+  /** The draft as this person's writer may use it: a public post's identifiers that belong to no one else only. */
+  draft: LeadDraft
+  /** Keyed hash of the first identifier, for the submission log. */
+  keyHash: string | null
+  /** Hash of each identifying value, to undo links the CRM record did not take. */
+  hashOf: Map<string, string>
+}
+
+/** Resolves the submission's person in the identity ledger. Throws (retryable) when D1 is unavailable. */
+export async function identify(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Identity> {
+  const values = identified(draft)
+  const hashOf = new Map<string, string>()
+  for (const v of values) if (v.id) hashOf.set(v.value, await hashIdentifier(secret, v.id))
+  const hashes = [...new Set(hashOf.values())]
+  if (hashes.length === 0) return { who: { submission: m.id }, draft, keyHash: null, hashOf }
+  const r = await resolvePerson(env.DB, connection, hashes, m.id, draft.verified === true)
+  if (r.others.length) {
+    // Two people the ledger knew apart share an identifier now: the older one takes the write, no third is made.
+    log('warn', 'identity conflict: resolved to the older person', { submission: m.id, people: r.others.length + 1 })
   }
+  const linked = new Set(r.linked)
+  // Identifiers that are not this person's (another's, or refused to a public post) are neither searched for nor written.
+  const ours = (value: string) => !hashOf.has(value) || linked.has(hashOf.get(value)!)
+  const own: LeadDraft = draft.verified
+    ? draft
+    : { ...draft, emails: draft.emails.filter(ours), phones: draft.phones.filter(ours) }
+  return { who: { person: r.person }, draft: own, keyHash: hashOf.get(values.find((v) => v.id)!.value) ?? null, hashOf }
+}
+
+const failedOutcome = (error: string): WriteOutcome => ({ ok: false, error, retryable: true })
+
+export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
+  const m = upgrade(message.body)
+  const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
   const attempts = message.attempts
-  if (outcome.ok) {
-    await recordOutcome(env.DB, body, keyHash, { state: 'written', attempts, crmLeadId: outcome.leadId, action: outcome.action })
+  const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
+  const payload: Payload | null = m.payload ?? (await storedPayload(env.DB, m.id))
+  if (!payload) {
+    // Too large for the queue and no longer in D1 (purged by retention): nothing left to write.
+    await recordOutcome(env.DB, m, null, { state: 'failed', attempts, lastError: 'the stored lead is gone (submission log retention)' })
     message.ack()
-    log('info', 'lead delivered', { ...ids, action: outcome.action, repeat: outcome.repeat, dedup: key ? key.kind : 'none' })
+    log('error', 'lead payload missing', ids)
+    return
+  }
+  const connection = env.UNIFIED_CONNECTION_ID || 'default'
+  let keyHash: string | null = null
+  let outcome: WriteOutcome
+  if (!env.HASH_SECRET) {
+    outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
+  } else {
+    // A person merged into another between resolving and writing is resolved again (a few times at most).
+    for (let round = 0; ; round++) {
+      const identity = await identify(env, connection, m, payload.draft, env.HASH_SECRET)
+      keyHash = identity.keyHash
+      const who = identity.who
+      try {
+        outcome = await writerFor(env, connection, who).write(m.id, identity.draft, 'person' in who ? { connection, id: who.person } : undefined)
+      } catch (error) {
+        // The Durable Object itself failed (reset, overloaded): always worth another try.
+        outcome = failedOutcome(`lead writer: ${(error as Error).name}`)
+      }
+      if (outcome.ok && outcome.refused?.length && 'person' in who) {
+        const refused = outcome.refused.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
+        await releaseLinks(env.DB, connection, who.person, m.id, refused)
+      }
+      if (outcome.ok || !outcome.reroute || round === 2) break
+    }
+  }
+  if (outcome.ok) {
+    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmLeadId: outcome.leadId, action: outcome.action })
+    message.ack()
+    log('info', 'lead delivered', { ...ids, action: outcome.action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
     return
   }
   if (outcome.retryable && attempts < DELIVERY_MAX_ATTEMPTS) {
     const delaySeconds = retryDelay(attempts, outcome.retryAfter, DELIVERY_BASE_DELAY_SECONDS)
-    await recordOutcome(env.DB, body, keyHash, { state: 'retrying', attempts, lastError: outcome.error })
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error })
     message.retry({ delaySeconds })
     log('warn', 'lead write will be retried', { ...ids, status: outcome.status, delaySeconds })
     return
   }
-  // Permanent, or out of attempts: keep the lead and the CRM's reason, then let the message go.
-  await env.DEAD_LETTERS.send({ ...body, error: outcome.error, failedAt: new Date().toISOString() }, { contentType: 'json' })
-  await recordOutcome(env.DB, body, keyHash, { state: 'failed', attempts, lastError: outcome.error })
+  // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
+  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: outcome.error })
   message.ack()
-  log('error', 'lead dead-lettered', { ...ids, status: outcome.status, retryable: outcome.retryable })
+  log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
 }
 
-export async function handleBatch(batch: MessageBatch<LeadMessage>, env: Env): Promise<void> {
+/**
+ * A message the queue itself gave up on (after `max_retries` deliveries that
+ * all threw, e.g. D1 and the CRM down together) arrives on the dead-letter
+ * queue: its row becomes `failed`, keeping the lead for a replay, unless that
+ * generation was written or a replay has begun a newer one meanwhile.
+ */
+export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
+  const m = upgrade(message.body)
+  await recordOutcome(env.DB, m, null, {
+    state: 'failed',
+    attempts: 0,
+    lastError: 'the queue gave up on this lead after its max_retries deliveries failed (see the log for why); replay it',
+  }, { unlessWritten: true })
+  message.ack()
+  log('error', 'lead dead-lettered by the queue', { submission: m.id, source: m.origin.source, form: m.origin.form })
+}
+
+/** The name of the dead-letter queue in wrangler.toml, whose batches arrive at the same handler. */
+export const DEAD_LETTER_QUEUE = 'lead-intake-dead-letters'
+
+export async function handleBatch(batch: MessageBatch<AnyLeadMessage>, env: Env): Promise<void> {
+  const handle = batch.queue === DEAD_LETTER_QUEUE ? deadLetter : deliver
   // One message's failure (e.g. D1 unavailable) must not block the others: each settles alone,
   // and one that threw is retried on its own.
   await Promise.all(
     batch.messages.map((message) =>
-      deliver(message, env).catch((error: unknown) => {
-        log('error', 'delivery failed', { submission: message.body.id, error: (error as Error).name })
+      handle(message, env).catch((error: unknown) => {
+        log('error', 'delivery failed', { submission: message.body.id, queue: batch.queue, error: describeStorageError(error) })
         message.retry({ delaySeconds: retryDelay(message.attempts, undefined, deliverySettings(env).DELIVERY_BASE_DELAY_SECONDS) })
       }),
     ),

@@ -1,60 +1,90 @@
 /**
  * Acknowledge only what is durably queued: a failed send is a 503 with
- * Retry-After, so the sender (browser, Typeform, Stripe) tries again.
+ * Retry-After, so the sender (browser, Typeform, Stripe) tries again. A lead
+ * too large for a queue message (128 KB) is kept in D1 first and queued by
+ * reference, so size is never a reason to fail, let alone a temporary one.
  */
 import type { Context } from 'hono'
-import type { LeadDraft } from '../lead/draft'
 import { problem } from '../http/problem'
-import { dedupKey, hashKey } from '../lead/normalize'
+import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
+import { describeStorageError } from '../store/schema'
 import { recordReceived, type State } from '../store/submissions'
-import type { LeadMessage } from './message'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
 export const QUEUE_RETRY_AFTER = 30
+/** Queue messages are at most 128 KB; past this (leaving room for the envelope) the payload goes by reference. */
+export const MAX_INLINE_BYTES = 96 * 1024
+/** D1 keeps a row of at most 2 MB: a payload past this keeps the draft but not the raw input (replay re-sends the draft). */
+export const MAX_STORED_BYTES = 1_900_000
 
-export const newMessage = (origin: LeadMessage['origin'], draft: LeadDraft): LeadMessage => ({
-  v: 1,
-  id: crypto.randomUUID(),
+export const newMessage = (origin: Origin, payload: Payload, id: string = crypto.randomUUID(), gen = 0): LeadMessage => ({
+  v: 2,
+  id,
   receivedAt: new Date().toISOString(),
   origin,
-  draft,
+  gen,
+  payload,
 })
 
-export async function enqueueLead(
-  queue: Pick<Queue<LeadMessage>, 'send'>,
-  origin: LeadMessage['origin'],
-  draft: LeadDraft,
-  message = newMessage(origin, draft),
-): Promise<string> {
-  try {
-    await queue.send(message, { contentType: 'json' })
-  } catch (error) {
-    log('error', 'queue send failed', { source: origin.source, form: origin.form, error: (error as Error).name })
-    throw problem(503, 'queue-unavailable', 'Temporarily unable to accept submissions', {
-      detail: `Nothing was saved. Please try again in ${QUEUE_RETRY_AFTER} seconds.`,
-    }, { 'retry-after': String(QUEUE_RETRY_AFTER) })
+const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length
+
+const unavailable = (what: string) =>
+  problem(503, 'queue-unavailable', 'Temporarily unable to accept submissions', {
+    detail: `Nothing was saved${what}. Please try again in ${QUEUE_RETRY_AFTER} seconds.`,
+  }, { 'retry-after': String(QUEUE_RETRY_AFTER) })
+
+/** The payload as it can be stored: without the raw input when that alone would overflow a D1 row. */
+function storable(message: LeadMessage): Payload {
+  const payload = message.payload!
+  if (bytes(payload) <= MAX_STORED_BYTES) return payload
+  if (bytes(payload.draft) <= MAX_STORED_BYTES) {
+    log('warn', 'raw input too large to keep for replay', { submission: message.id, source: message.origin.source })
+    return { draft: payload.draft }
   }
-  return message.id
+  // Bounded by the body limits, so a sender can't get here; if one does, it is their problem, said once.
+  throw problem(413, 'payload-too-large', 'Submission too large', { detail: 'The submission maps to more data than a lead can hold.' })
+}
+
+/**
+ * Queues `message` (a 503 when the queue refuses it). A large one is written
+ * to the submission log first and queued without its payload; the consumer
+ * reads it back from there. `inline` tells whether the log row still has to be written.
+ */
+export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage): Promise<{ inline: boolean }> {
+  const inline = bytes(message) <= MAX_INLINE_BYTES
+  if (!inline) {
+    const payload = storable(message)
+    try {
+      await recordReceived(env.DB, { ...message, state: 'queued', payload })
+    } catch (error) {
+      log('error', 'large submission could not be stored', { submission: message.id, source: message.origin.source, error: describeStorageError(error) })
+      throw unavailable('')
+    }
+  }
+  try {
+    await env.LEADS.send(inline ? message : { ...message, payload: undefined }, { contentType: 'json' })
+  } catch (error) {
+    log('error', 'queue send failed', { source: message.origin.source, form: message.origin.form, error: (error as Error).name })
+    throw unavailable(inline ? '' : ' in the queue')
+  }
+  return { inline }
 }
 
 /**
  * Queue the lead, then log it as `queued` in the submission log after the
  * answer has gone out (the queue, not the log, is what makes it durable).
  */
-export async function acceptLead(
-  c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>,
-  origin: LeadMessage['origin'],
-  draft: LeadDraft,
-): Promise<string> {
-  const message = newMessage(origin, draft)
-  await enqueueLead(c.env.LEADS, origin, draft, message)
-  c.executionCtx.waitUntil(
-    (async () => {
-      const key = dedupKey(draft)
-      await recordReceived(c.env.DB, { ...message, keyHash: key ? await hashKey(key) : null, state: 'queued', payload: message })
-    })().catch((error: unknown) => log('error', 'submission log write failed', { submission: message.id, error: (error as Error).name })),
-  )
+export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload): Promise<string> {
+  const message = newMessage(origin, payload)
+  const { inline } = await enqueueLead(c.env, message)
+  if (inline) {
+    c.executionCtx.waitUntil(
+      recordReceived(c.env.DB, { ...message, state: 'queued', payload: storable(message) }).catch((error: unknown) =>
+        log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
+      ),
+    )
+  }
   return message.id
 }
 
@@ -62,11 +92,11 @@ export async function acceptLead(
  * Logs a submission that is answered but not queued (spam, ignored, a
  * redelivery) and returns the id it was logged under. Nothing of the lead is kept.
  */
-export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: LeadMessage['origin'], state: State): string {
+export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, state: State): string {
   const id = crypto.randomUUID()
   c.executionCtx.waitUntil(
-    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, keyHash: null, state }).catch((error: unknown) =>
-      log('error', 'submission log write failed', { submission: id, error: (error as Error).name }),
+    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, state }).catch((error: unknown) =>
+      log('error', 'submission log write failed', { submission: id, error: describeStorageError(error) }),
     ),
   )
   return id

@@ -1,15 +1,17 @@
 /**
- * One writer per person. A Durable Object named by the dedup key runs that
- * person's writes one after another. Its input gate only covers storage, and
- * not the awaited fetch to Unified, so the order is kept by an explicit chain.
+ * One writer per person. A Durable Object named by the person (the identity
+ * ledger's id, per connection) runs that person's writes one after another.
+ * Its input gate only covers storage, and not the awaited fetch to Unified, so
+ * the order is kept by an explicit chain.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { crmTarget } from '../crm/client'
 import { classify } from '../crm/errors'
-import { writeLead } from '../crm/writer'
-import { dedupKey, keyName } from '../lead/normalize'
+import { type WriteResult, writeLead } from '../crm/writer'
+import type { LeadDraft } from '../lead/draft'
+import type { WriteOutcome } from '../lead/message'
+import { lockPerson } from '../store/ledger'
 import { gateFor } from './crm-gate'
-import type { LeadMessage, WriteOutcome } from './message'
 
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
 export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -28,22 +30,27 @@ interface Done {
   at: number
 }
 
+class Merged extends Error {
+  override name = 'Merged'
+}
+
 export class LeadWriter extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve()
 
-  /** Queue a write behind this person's earlier ones. */
-  write(message: LeadMessage): Promise<WriteOutcome> {
-    const run = this.#tail.then(() => this.#write(message))
+  /** Queue the write of submission `id` behind this person's earlier ones; `person` names this writer's person in the ledger. */
+  write(id: string, draft: LeadDraft, person?: { connection: string; id: string }): Promise<WriteOutcome> {
+    const run = this.#tail.then(() => this.#write(id, draft, person))
     this.#tail = run.catch(() => undefined)
     return run
   }
 
-  async #write(message: LeadMessage): Promise<WriteOutcome> {
+  async #write(id: string, draft: LeadDraft, person?: { connection: string; id: string }): Promise<WriteOutcome> {
     const storage = this.ctx.storage
     // A queue redelivers at least once: a submission already written is not written again.
-    const done = await storage.get<Done>(`done:${message.id}`)
+    const done = await storage.get<Done>(`done:${id}`)
     if (done) return { ok: true, action: done.action, leadId: done.leadId, repeat: true }
     const knownId = await storage.get<string>('leadId')
+    const knownVia = await storage.get<WriteResult['via']>('leadVia')
     const gate = gateFor(this.env)
     const until = await gate.pausedUntil()
     if (until > Date.now()) {
@@ -59,12 +66,20 @@ export class LeadWriter extends DurableObject<Env> {
         return { ok: false, error: `an earlier create's outcome is unknown; searching again in ${retryAfter}s`, retryable: true, retryAfter }
       }
       const markCreate = () => storage.put('createSentAt', Date.now())
-      const result = await writeLead(target, message.draft, dedupKey(message.draft), knownId, markCreate)
-      await storage.put<Done | string>({ leadId: result.leadId, [`done:${message.id}`]: { ...result, at: Date.now() } })
+      // Committing to a record locks the person in the ledger; one merged into another meanwhile must not create.
+      const lock = async () => {
+        if (person && !(await lockPerson(this.env.DB, person.connection, person.id))) throw new Merged()
+      }
+      const result = await writeLead(target, draft, { knownId, knownVia, beforeCommit: lock, beforeCreate: markCreate })
+      const done: Done = { action: result.action, leadId: result.leadId, at: Date.now() }
+      // Once made here, always made here: a later public post may then add identifiers to this person's own record.
+      const via = knownVia === 'created' || result.via === 'created' ? 'created' : 'found'
+      await storage.put<Done | string>({ leadId: result.leadId, leadVia: via, [`done:${id}`]: done })
       await storage.delete('createSentAt')
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, ...result, repeat: false }
+      return { ok: true, action: result.action, leadId: result.leadId, repeat: false, refused: result.refused }
     } catch (error) {
+      if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
       const e = classify('write lead', error)
       if (e.retryAfter) await gate.pause(Date.now() + e.retryAfter * 1000)
       return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
@@ -81,9 +96,8 @@ export class LeadWriter extends DurableObject<Env> {
   }
 }
 
-/** The writer for this message: the person's own, or one per submission when there is no key. */
-export function writerFor(env: Env, message: LeadMessage): DurableObjectStub<LeadWriter> {
-  const key = dedupKey(message.draft)
-  const name = key ? keyName(key) : `submission:${message.id}`
+/** The writer of one person of one connection (the identity ledger's id), or of one submission when it has no identifier. */
+export function writerFor(env: Env, connection: string, who: { person: string } | { submission: string }): DurableObjectStub<LeadWriter> {
+  const name = 'person' in who ? `person:${connection}:${who.person}` : `submission:${who.submission}`
   return env.LEAD_WRITER.get(env.LEAD_WRITER.idFromName(name)) as DurableObjectStub<LeadWriter>
 }

@@ -82,6 +82,13 @@ export interface LeadMetadata {
   format: MetadataFormat
 }
 
+/** An id the person has in the system that sent the submission (a Stripe customer id): it identifies them as surely as an email. */
+export interface SourceId {
+  /** Which system's id: `stripe_customer`. */
+  name: string
+  value: string
+}
+
 export interface LeadDraft {
   firstName?: string
   lastName?: string
@@ -96,4 +103,14 @@ export interface LeadDraft {
   status: string
   /** Overrides of DEFAULT_MERGE_RULES, from the source's configuration. */
   merge: Partial<MergeRules>
+  /** Ids in the sending system; see SourceId. */
+  sourceIds?: SourceId[]
+  /** ISO 3166 alpha-2 country for phone numbers written without a country code (default US). */
+  country?: string
+  /**
+   * True when the sender is proven (a signed webhook). Only a verified
+   * submission may add identifiers to a person it was matched to by another
+   * identifier: anyone can type someone else's email into a public form.
+   */
+  verified?: boolean
 }

@@ -1,6 +1,6 @@
 /**
- * Normalization and the dedup key. The key decides which person a lead is,
- * so it must be exact: CRMs' search is fuzzy, this is not.
+ * Text clean-up and name handling shared by every source. Who a person is
+ * (emails, phones, source ids) is lead/identity.ts.
  */
 import type { LeadDraft, LeadField } from './draft'
 
@@ -13,22 +13,6 @@ export const cleanText = (value: string): string =>
 export const cleanMultiline = (value: string): string =>
   // eslint-disable-next-line no-control-regex
   value.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]+/g, ' ').trim()
-
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase()
-
-/**
- * Digits only, with a leading "+" kept when given (E.164 when the sender used
- * it). Returns '' when fewer than 5 digits remain: that is not a phone number.
- */
-export function normalizePhone(phone: string): string {
-  const trimmed = phone.trim()
-  const digits = trimmed.replace(/\D/g, '')
-  if (digits.length < 5) return ''
-  return trimmed.startsWith('+') || trimmed.startsWith('00') ? `+${digits.replace(/^00/, '')}` : digits
-}
-
-/** Digits only: how two phones are compared, so "+1 555…" equals "1555…". */
-export const phoneDigits = (phone: string): string => phone.replace(/\D/g, '')
 
 /** "Ada King Lovelace" → first "Ada", last "King Lovelace". */
 export function splitName(full: string): { firstName?: string; lastName?: string } {
@@ -53,23 +37,4 @@ export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 
     title: one('title'),
     websites: values.get('website') ?? [],
   }
-}
-
-export type DedupKey = { kind: 'email' | 'phone'; value: string }
-
-/** The person's identity: first email, else first phone's digits, else none. */
-export function dedupKey(draft: Pick<LeadDraft, 'emails' | 'phones'>): DedupKey | null {
-  const email = draft.emails.map(normalizeEmail).find(Boolean)
-  if (email) return { kind: 'email', value: email }
-  const phone = draft.phones.map(phoneDigits).find(Boolean)
-  if (phone) return { kind: 'phone', value: phone }
-  return null
-}
-
-export const keyName = (key: DedupKey): string => `${key.kind}:${key.value}`
-
-/** SHA-256 of the key: what logs and storage may hold instead of the address itself. */
-export async function hashKey(key: DedupKey): Promise<string> {
-  const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(keyName(key)))
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }

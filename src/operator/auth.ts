@@ -4,6 +4,7 @@
  * page. Compared in constant time; no token configured means no access.
  */
 import type { MiddlewareHandler } from 'hono'
+import { csrf } from 'hono/csrf'
 import { problem } from '../http/problem'
 
 const digest = async (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
@@ -37,4 +38,18 @@ export const operatorAuth = (): MiddlewareHandler<{ Bindings: Env }> =>
       throw problem(401, 'unauthorized', 'Unauthorized', {}, { 'www-authenticate': 'Basic realm="lead-intake operator", charset="UTF-8"' })
     }
     await next()
+  }
+
+const sameOrigin = csrf()
+
+/**
+ * A browser sends cached Basic credentials with any site's form post, so a
+ * state-changing request authenticated by Basic must come from this origin
+ * (hono's csrf: Sec-Fetch-Site or Origin). A Bearer token is never sent by a
+ * browser on its own, so scripts using one are not asked.
+ */
+export const sameSiteOnly = (): MiddlewareHandler<{ Bindings: Env }> =>
+  async function sameSiteOnly(c, next) {
+    if (/^bearer\s/i.test(c.req.header('authorization') ?? '')) return next()
+    return sameOrigin(c, next)
   }

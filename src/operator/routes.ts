@@ -4,19 +4,22 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod/v3'
-import { enqueueLead } from '../delivery/enqueue'
-import { problem } from '../http/problem'
+import { enqueueLead, newMessage } from '../delivery/enqueue'
+import { problem, ProblemError } from '../http/problem'
 import { log } from '../log'
+import { remap } from '../sources/remap'
 import {
+  abandonReplay,
   countByState,
   getSubmission,
   listSubmissions,
-  recordOutcome,
   replayable,
   STATES,
+  STUCK_AFTER_MS,
+  startReplay,
   type Submission,
 } from '../store/submissions'
-import { operatorAuth } from './auth'
+import { operatorAuth, sameSiteOnly } from './auth'
 import { statusPage } from './status-page'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
@@ -31,7 +34,7 @@ const filters = z.strictObject({
 
 export const operator = new Hono<{ Bindings: Env }>()
 
-operator.use(operatorAuth())
+operator.use(operatorAuth(), sameSiteOnly())
 
 operator.get('/', async (c) => {
   const [counts, recent, failures, retrying] = await Promise.all([
@@ -61,28 +64,60 @@ const found = async (db: D1Database, id: string): Promise<Submission> => {
 
 operator.get('/submissions/:id', async (c) => c.json(await found(c.env.DB, c.req.param('id'))))
 
-/** Re-queues a failed submission under its own id: the writer still finds-then-updates, so no duplicate. */
-async function replay(env: Env, id: string): Promise<boolean> {
-  const message = await replayable(env.DB, id)
-  if (!message) return false
-  await enqueueLead(env.LEADS, message.origin, message.draft, message)
-  const row = await getSubmission(env.DB, id)
-  await recordOutcome(env.DB, message, row?.key_hash ?? null, { state: 'queued', attempts: row?.attempts ?? 0, lastError: row?.last_error ?? undefined })
-  log('info', 'submission replayed', { submission: id })
-  return true
+/**
+ * Re-queues a failed (or stuck) submission under its own id, in a new
+ * generation, with its input mapped again under today's configuration. The
+ * writer still finds before it creates, so a replay never duplicates.
+ * Throws a problem saying why when it can't be replayed.
+ */
+async function replay(env: Env, id: string): Promise<number> {
+  const r = await replayable(env.DB, id)
+  if (!('ok' in r)) {
+    if (!r.row) throw problem(404, 'unknown-submission', 'Unknown submission', { detail: 'No submission has that id.' })
+    throw problem(409, 'not-replayable', 'Only failed submissions can be replayed', {
+      detail: `This submission is ${r.row.state}; one that is queued or retrying can be replayed once it has not moved for an hour.`,
+    })
+  }
+  const { row, payload } = r.ok
+  const origin = { source: row.source, form: row.form }
+  const next = remap(env, origin, payload)
+  const gen = await startReplay(env.DB, id, row.gen, next)
+  if (gen === null) throw problem(409, 'not-replayable', 'This submission changed meanwhile', { detail: 'Look at it again, then replay.' })
+  const message = { ...newMessage(origin, next, id, gen), receivedAt: new Date(row.received_at).toISOString() }
+  try {
+    await enqueueLead(env, message)
+  } catch (error) {
+    await abandonReplay(env.DB, id, gen, 'the replay could not be queued; try again')
+    throw error
+  }
+  log('info', 'submission replayed', { submission: id, gen })
+  return gen
 }
 
 operator.post('/submissions/:id/replay', async (c) => {
-  const row = await found(c.env.DB, c.req.param('id'))
-  if (!(await replay(c.env, row.id))) {
-    throw problem(409, 'not-replayable', 'Only failed submissions can be replayed', { detail: `This submission is ${row.state}.` })
-  }
-  return c.json({ id: row.id, status: 'queued' }, 202)
+  const id = c.req.param('id')
+  const gen = await replay(c.env, id)
+  return c.json({ id, status: 'queued', gen }, 202)
 })
 
+/** Replays every failed submission (and stuck ones), up to 500; says how many were queued and why others were not. */
 operator.post('/replay-failed', async (c) => {
-  const failed = await listSubmissions(c.env.DB, { state: 'failed', limit: 500 })
-  let queued = 0
-  for (const row of failed) if (await replay(c.env, row.id)) queued += 1
-  return c.json({ queued }, 202)
+  const now = Date.now()
+  const [failed, queued, retrying] = await Promise.all([
+    listSubmissions(c.env.DB, { state: 'failed', limit: 500 }),
+    listSubmissions(c.env.DB, { state: 'queued', until: now - STUCK_AFTER_MS, limit: 500 }),
+    listSubmissions(c.env.DB, { state: 'retrying', until: now - STUCK_AFTER_MS, limit: 500 }),
+  ])
+  let count = 0
+  const skipped: Record<string, number> = {}
+  for (const row of [...failed, ...queued, ...retrying].slice(0, 500)) {
+    try {
+      await replay(c.env, row.id)
+      count += 1
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.problem.status >= 500) throw error
+      skipped[error.problem.type] = (skipped[error.problem.type] ?? 0) + 1
+    }
+  }
+  return c.json({ queued: count, ...(Object.keys(skipped).length ? { skipped } : {}) }, 202)
 })

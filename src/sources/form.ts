@@ -5,10 +5,11 @@
  */
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { z } from 'zod/v3'
 import type { FormConfig } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
-import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, personFields } from '../lead/normalize'
+import { parseEmail, parsePhone } from '../lead/identity'
+import type { SourceInput } from '../lead/message'
+import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { type InvalidParam, problem } from '../http/problem'
 
 /** Field name → every value sent under it, as text. */
@@ -114,8 +115,6 @@ export interface RequestContext {
   referer?: string
 }
 
-const emailSchema = z.string().email()
-
 const urlParams = (text: string | undefined): URLSearchParams => {
   try {
     return text ? new URL(text).searchParams : new URLSearchParams()
@@ -153,7 +152,19 @@ function attribution(fields: FormFields, request: RequestContext): LeadMetadata[
 const leadFieldOf = (config: FormConfig, name: string): LeadField | undefined =>
   config.fields[name] ?? ((LEAD_FIELDS as readonly string[]).includes(name) ? (name as LeadField) : undefined)
 
-/** Maps and validates; throws a 422 naming every bad field. */
+/** What a replay needs to map the post again: the fields as received and where they were posted. */
+export const formInput = (fields: FormFields, request: RequestContext): SourceInput => ({
+  kind: 'form',
+  fields: [...fields],
+  url: request.url,
+  ...(request.referer ? { referer: request.referer } : {}),
+})
+
+/**
+ * Maps and validates; throws a 422 naming every bad field. A form is public:
+ * anyone may type anything into it, so it gives one email and one phone at
+ * most, and its draft is not `verified` (see LeadDraft.verified).
+ */
 export function toDraft(config: FormConfig, fields: FormFields, request: RequestContext): LeadDraft {
   const values = new Map<LeadField, string[]>()
   const sourceName = new Map<LeadField, string>()
@@ -167,17 +178,26 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
   const problems: InvalidParam[] = []
   const fieldName = (f: LeadField) => sourceName.get(f) ?? f
 
-  const emails = (values.get('email') ?? []).map(normalizeEmail)
-  for (const email of emails) {
-    if (!emailSchema.safeParse(email).success) problems.push({ name: fieldName('email'), reason: 'is not a valid email address' })
-  }
+  const emails: string[] = []
   const phones: string[] = []
-  for (const raw of values.get('phone') ?? []) {
-    const phone = normalizePhone(raw)
-    if (phone) phones.push(phone)
-    else problems.push({ name: fieldName('phone'), reason: 'is not a valid phone number' })
+  const rawEmails = values.get('email') ?? []
+  const rawPhones = values.get('phone') ?? []
+  if (rawEmails.length > 1) problems.push({ name: fieldName('email'), reason: 'takes one email address, not several' })
+  if (rawPhones.length > 1) problems.push({ name: fieldName('phone'), reason: 'takes one phone number, not several' })
+  for (const raw of rawEmails.slice(0, 1)) {
+    const email = parseEmail(raw)
+    if (email) emails.push(email.value)
+    else problems.push({ name: fieldName('email'), reason: 'is not a valid email address' })
   }
-  if (emails.length === 0 && (values.get('phone') ?? []).length === 0) {
+  for (const raw of rawPhones.slice(0, 1)) {
+    const phone = parsePhone(raw, config.default_country)
+    if (!phone) problems.push({ name: fieldName('phone'), reason: 'is not a valid phone number' })
+    else if (!phone.key && rawEmails.length === 0) {
+      // Kept as a value beside an email, but alone it could not find the person again.
+      problems.push({ name: fieldName('phone'), reason: `could not be read as a phone number; include the country code (e.g. +44) if it is not in ${config.default_country}` })
+    } else phones.push(phone.value)
+  }
+  if (rawEmails.length === 0 && rawPhones.length === 0) {
     problems.push(
       { name: fieldName('email'), reason: 'is required when no phone is given' },
       { name: fieldName('phone'), reason: 'is required when no email is given' },
@@ -211,5 +231,7 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     source: config.source,
     status: config.status,
     merge: config.merge,
+    country: config.default_country,
+    verified: false,
   }
 }

@@ -7,12 +7,13 @@
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
 import type { LeadDraft, LeadMetadata } from '../lead/draft'
-import { cleanText, normalizeEmail, normalizePhone, splitName } from '../lead/normalize'
+import { parseEmail, parsePhone, phoneKey } from '../lead/identity'
+import { cleanText, splitName } from '../lead/normalize'
 import { problem } from '../http/problem'
 import { LIMITS } from './form'
 import { anyMatch, concat, fromHex } from './signature'
 import type { StripeConfig } from './webhook-config'
-import type { WebhookLead } from './webhooks'
+import type { WebhookLead } from './types'
 
 export type StripeCheck = 'ok' | 'missing' | 'malformed' | 'mismatch' | 'stale'
 
@@ -81,7 +82,6 @@ const eventSchema = z.object({
   data: z.object({ object: z.unknown() }),
 })
 
-const emailSchema = z.string().email()
 
 const oneLine = (a: NonNullable<z.output<typeof addressSchema>>): string =>
   [a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.state, a.country]
@@ -89,24 +89,32 @@ const oneLine = (a: NonNullable<z.output<typeof addressSchema>>): string =>
     .filter(Boolean)
     .join(', ')
 
-function personDraft(config: StripeConfig, p: Person, email: string | null | undefined, metadata: LeadMetadata[]): LeadDraft {
+/**
+ * Stripe vouches for its customers (an account, a payment), so the draft is
+ * `verified`: a customer whose email changes keeps their lead, found by the
+ * Stripe customer id, and the new address is added to it.
+ */
+function personDraft(config: StripeConfig, p: Person, email: string | null | undefined, metadata: LeadMetadata[], customer: string | undefined): LeadDraft {
   const business = cleanText(p.business_name ?? '') || undefined
   // `name` is the business's name when only that was collected: not a person's.
   const person = cleanText(p.individual_name ?? '') || (p.name && cleanText(p.name) !== business ? cleanText(p.name) : '') || undefined
   const address = p.address ? oneLine(p.address) : ''
-  const normalized = normalizeEmail(email ?? '')
-  const phone = normalizePhone(p.phone ?? '')
+  const parsed = parseEmail(email ?? '')
+  const phone = parsePhone(p.phone ?? '', config.default_country)
   return {
     ...(person ? splitName(person) : {}),
     name: person,
     companyName: business,
-    emails: emailSchema.safeParse(normalized).success ? [normalized] : [],
-    phones: phone ? [phone] : [],
+    emails: parsed ? [parsed.value] : [],
+    phones: phone ? [phone.value] : [],
     websites: [],
     metadata: [...metadata, ...(address ? [{ slug: 'address', value: address, format: 'TEXT' as const }] : [])],
     source: config.source,
     status: config.status,
     merge: config.merge,
+    sourceIds: customer ? [{ name: 'stripe_customer', value: customer }] : [],
+    country: config.default_country,
+    verified: true,
   }
 }
 
@@ -128,7 +136,7 @@ export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
     const s = session.data
     const customer = typeof s.customer === 'string' ? s.customer : s.customer?.id
     const ids = [stripeId('stripe_checkout_session_id', s.id), ...(customer ? [stripeId('stripe_customer_id', customer)] : [])]
-    draft = personDraft(config, s.customer_details ?? {}, s.customer_details?.email ?? s.customer_email, ids)
+    draft = personDraft(config, s.customer_details ?? {}, s.customer_details?.email ?? s.customer_email, ids, customer ?? undefined)
   } else {
     const customer = customerSchema.safeParse(data.object)
     if (!customer.success) throw malformed()
@@ -138,8 +146,8 @@ export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
       .filter((e): e is [string, string] => typeof e[1] === 'string' && cleanText(e[1]) !== '')
       .slice(0, LIMITS.fields)
       .map(([slug, value]) => ({ slug, value: cleanText(value), format: 'TEXT' as const }))
-    draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own])
+    draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own], c.id)
   }
-  if (draft.emails.length === 0 && draft.phones.length === 0) return { eventId, form: type, ignored: 'no-contact' }
+  if (draft.emails.length === 0 && !draft.phones.some((p) => phoneKey(p, draft.country))) return { eventId, form: type, ignored: 'no-contact' }
   return { eventId, form: type, draft }
 }

@@ -6,12 +6,13 @@
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
 import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue } from '../lead/draft'
-import { cleanMultiline, cleanText, normalizeEmail, normalizePhone, personFields } from '../lead/normalize'
+import { parseEmail, parsePhone } from '../lead/identity'
+import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { problem } from '../http/problem'
 import { LIMITS } from './form'
 import { anyMatch, fromBase64 } from './signature'
 import type { TypeformConfig, TypeformTarget } from './webhook-config'
-import type { WebhookLead } from './webhooks'
+import type { WebhookLead } from './types'
 
 /** `sha256=` + base64(HMAC-SHA256(secret, raw body)). */
 export async function verifyTypeform(secrets: string[], body: ArrayBuffer, header: string | undefined): Promise<boolean> {
@@ -125,7 +126,6 @@ function valueOf(a: Answer, fieldType: string | undefined): { value: MetadataVal
 const defaultTarget = (a: Answer, def: FieldDef | undefined): TypeformTarget =>
   own(CONTACT_INFO, def?.subfield_key ?? '') ?? (a.type === 'email' ? 'email' : a.type === 'phone_number' ? 'phone' : {})
 
-const emailSchema = z.string().email()
 
 /**
  * Reads a verified delivery. A body that is no Typeform event is a 400; one that is not
@@ -149,6 +149,9 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   const metadata: LeadMetadata[] = []
   const apply = (target: TypeformTarget, slug: string, v: { value: MetadataValue; format: MetadataFormat }) => {
     if (target === false) return
+    // A Typeform form is as public as a website form (anyone types anything): one email and one phone
+    // identify the person; a second email or phone question is kept as a custom field, never as an identity.
+    if ((target === 'email' || target === 'phone') && values.has(target)) target = {}
     if (typeof target === 'string') {
       const value = Array.isArray(v.value) ? v.value.join(', ') : cleanText(String(v.value))
       values.set(target, [...(values.get(target) ?? []), value])
@@ -173,9 +176,12 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     if (clean) apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
   }
 
-  const emails = (values.get('email') ?? []).map(normalizeEmail).filter((e) => emailSchema.safeParse(e).success)
-  const phones = (values.get('phone') ?? []).map(normalizePhone).filter(Boolean)
-  if (emails.length === 0 && phones.length === 0) return { eventId, form: formId, ignored: 'no-contact' }
+  const country = form?.default_country ?? config.default_country
+  const email = parseEmail(values.get('email')?.[0] ?? '')
+  const phone = parsePhone(values.get('phone')?.[0] ?? '', country)
+  if (!email && !phone?.key) return { eventId, form: formId, ignored: 'no-contact' }
+  const emails = email ? [email.value] : []
+  const phones = phone ? [phone.value] : []
   const draft: LeadDraft = {
     ...personFields(values),
     emails,
@@ -184,6 +190,8 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     source: form?.source ?? config.source,
     status: form?.status ?? config.status,
     merge: config.merge,
+    country,
+    verified: false,
   }
   return { eventId, form: formId, draft }
 }

@@ -6,7 +6,7 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { formConfigSchema, varLoader } from '../config'
+import { defaultCountry, formConfigSchema, varLoader } from '../config'
 import { LEAD_FIELDS, METADATA_FORMATS } from '../lead/draft'
 
 const nonBlank = z.string().trim().min(1)
@@ -28,6 +28,7 @@ export type TypeformTarget = z.output<typeof typeformTarget>
 const typeformForm = z.strictObject({
   source: nonBlank.optional(),
   status: nonBlank.optional(),
+  default_country: defaultCountry.optional(),
   fields: z.record(nonBlank, typeformTarget).default({}),
 })
 
@@ -36,6 +37,8 @@ const formId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Typeform form id is 
 export const typeformSchema = z.strictObject({
   source: nonBlank.default('Typeform'),
   status: nonBlank.default('New'),
+  /** The country of phone numbers answered without a country code. */
+  default_country: defaultCountry,
   /** By `ref` (never by title: titles change, refs do not), for every form. */
   fields: z.record(nonBlank, typeformTarget).default({}),
   /**
@@ -63,6 +66,8 @@ export const stripeSchema = z.strictObject({
   events: z.array(z.enum(STRIPE_EVENTS)).min(1).default(['checkout.session.completed', 'customer.created', 'customer.updated']),
   /** Oldest signature timestamp accepted, in seconds (Stripe's libraries default to 300). */
   tolerance_seconds: z.number().int().positive().max(86_400).default(300),
+  /** The country of phone numbers given without a country code. */
+  default_country: defaultCountry,
   merge,
 })
 export type StripeConfig = z.output<typeof stripeSchema>

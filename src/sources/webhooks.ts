@@ -10,20 +10,19 @@
  */
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import type { AppEnv } from '../app'
+import type { AppEnv } from '../http/context'
 import { ConfigError } from '../config'
 import { acceptLead, recordUnqueued } from '../delivery/enqueue'
 import { problem } from '../http/problem'
-import type { LeadDraft } from '../lead/draft'
 import { log } from '../log'
+import { describeStorageError } from '../store/schema'
 import { type Claim, claimDelivery, finishDelivery, releaseDelivery } from '../store/delivery-ids'
 import { secretsOf } from './signature'
 import { type StripeCheck, stripeLead, verifyStripe } from './stripe'
 import { typeformLead, verifyTypeform } from './typeform'
+import type { WebhookLead } from './types'
 import { loadStripe, loadTypeform, type WebhookEnv } from './webhook-config'
 
-/** What a source makes of a verified delivery: a lead to queue, or a reason to acknowledge it without one. */
-export type WebhookLead = { eventId: string; form: string } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
 
 type Provider = 'typeform' | 'stripe'
 
@@ -51,9 +50,11 @@ function settings<T>(load: () => T): T {
   }
 }
 
-function readJson(body: ArrayBuffer): unknown {
+/** The body as text (kept for a replay's re-mapping) and as JSON. */
+function readJson(body: ArrayBuffer): { text: string; json: unknown } {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body))
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body)
+    return { text, json: JSON.parse(text) }
   } catch {
     throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The request body is not valid UTF-8 JSON.' })
   }
@@ -66,7 +67,7 @@ const STRIPE_REJECTIONS: Record<Exclude<StripeCheck, 'ok'>, () => Error> = {
   stale: () => problem(401, 'stale-signature', 'Signature too old', { detail: 'The signed timestamp is outside the tolerance window.' }),
 }
 
-async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead): Promise<Response> {
+async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead, body: string): Promise<Response> {
   const origin = { source: provider, form: lead.form }
   const ids = { source: provider, form: lead.form, event: lead.eventId }
   if (!lead.draft) {
@@ -79,7 +80,7 @@ async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead)
   try {
     claim = await claimDelivery(db, provider, lead.eventId)
   } catch (error) {
-    log('error', 'delivery id claim failed', { ...ids, error: (error as Error).name })
+    log('error', 'delivery id claim failed', { ...ids, error: describeStorageError(error) })
     throw later('storage-unavailable', 'Temporarily unable to accept deliveries', 'Nothing was saved. Please retry.')
   }
   if (claim.state === 'done') {
@@ -93,18 +94,18 @@ async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead)
   }
   let id: string
   try {
-    id = await acceptLead(c, origin, lead.draft)
+    id = await acceptLead(c, origin, { draft: lead.draft, input: { kind: 'webhook', body } })
   } catch (error) {
     await releaseDelivery(db, provider, lead.eventId).catch((e: unknown) =>
       // The claim then expires on its own (store/delivery-ids.ts), so the retry is still accepted.
-      log('error', 'delivery id release failed', { ...ids, error: (e as Error).name }),
+      log('error', 'delivery id release failed', { ...ids, error: describeStorageError(e) }),
     )
     throw error
   }
   // Queued, so the answer is 200 whatever happens next; an unfinished claim expires and a later
   // redelivery is queued again, which the writer's find-then-update makes harmless.
   await finishDelivery(db, provider, lead.eventId, id).catch((e: unknown) =>
-    log('error', 'delivery id finish failed', { ...ids, submission: id, error: (e as Error).name }),
+    log('error', 'delivery id finish failed', { ...ids, submission: id, error: describeStorageError(e) }),
   )
   log('info', 'webhook accepted', { ...ids, submission: id })
   return c.json({ id, status: 'accepted' })
@@ -128,7 +129,8 @@ webhooks.post('/typeform', async (c) => {
   if (!(await verifyTypeform(secrets, body, c.req.header('typeform-signature')))) {
     throw problem(401, 'invalid-signature', 'Invalid signature', { detail: 'Typeform-Signature is missing or does not match the body.' })
   }
-  return accept(c, 'typeform', typeformLead(settings(() => loadTypeform(env)), readJson(body)))
+  const { text, json } = readJson(body)
+  return accept(c, 'typeform', typeformLead(settings(() => loadTypeform(env)), json), text)
 })
 
 webhooks.post('/stripe', async (c) => {
@@ -138,5 +140,6 @@ webhooks.post('/stripe', async (c) => {
   const body = await c.req.arrayBuffer()
   const check = await verifyStripe(secrets, body, c.req.header('stripe-signature'), config.tolerance_seconds)
   if (check !== 'ok') throw STRIPE_REJECTIONS[check]()
-  return accept(c, 'stripe', stripeLead(config, readJson(body)))
+  const { text, json } = readJson(body)
+  return accept(c, 'stripe', stripeLead(config, json), text)
 })

@@ -1,9 +1,15 @@
 /**
  * The submission log (D1): what happened to every accepted submission, for
- * the operator. Keys are stored hashed; the lead itself (`payload`) is kept
- * only until it is written, so a failed one can be replayed.
+ * the operator. Identifiers are stored only as keyed hashes; the lead itself
+ * (`payload`: the draft and the raw input it was mapped from) is kept only
+ * until it is written, so a failed one can be mapped again and replayed.
+ *
+ * `gen` orders a submission's lives: a replay bumps it, and an outcome
+ * reported for an older generation (a late retry, a dead letter of the
+ * previous try) no longer changes the row.
  */
-import type { LeadMessage } from '../delivery/message'
+import { keyedHash } from '../lead/identity'
+import type { Origin, Payload } from '../lead/message'
 
 export const STATES = ['queued', 'retrying', 'written', 'failed', 'ignored', 'duplicate-delivery', 'spam'] as const
 export type State = (typeof STATES)[number]
@@ -20,22 +26,23 @@ export interface Submission {
   crm_lead_id: string | null
   action: string | null
   last_error: string | null
+  gen: number
 }
 
-type Origin = LeadMessage['origin']
+const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, action, last_error, gen'
 
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
   db: D1Database,
-  row: { id: string; receivedAt: string; origin: Origin; keyHash: string | null; state: State; payload?: LeadMessage },
+  row: { id: string; receivedAt: string; origin: Origin; state: State; payload?: Payload },
 ): Promise<void> {
   const at = Date.parse(row.receivedAt)
   await db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, state, payload)
-       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload)
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.keyHash, row.state, row.payload ? JSON.stringify(row.payload) : null)
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ? JSON.stringify(row.payload) : null)
     .run()
 }
 
@@ -47,31 +54,106 @@ export interface Outcome {
   lastError?: string
 }
 
-/** The consumer's word on a message; creates the row if the intake's insert has not landed. */
-export async function recordOutcome(db: D1Database, message: LeadMessage, keyHash: string | null, o: Outcome): Promise<void> {
+/**
+ * The consumer's word on a message of generation `gen`; creates the row if
+ * the intake's insert has not landed. `payload` undefined keeps the stored one.
+ */
+export async function recordOutcome(
+  db: D1Database,
+  m: { id: string; receivedAt: string; origin: Origin; gen: number; payload?: Payload },
+  keyHash: string | null,
+  o: Outcome,
+  { unlessWritten = false } = {},
+): Promise<void> {
   // The payload stays while the lead may need a replay, and goes once it is written.
-  const payload = o.state === 'written' ? null : JSON.stringify(message)
+  const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
   await db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, action, last_error, payload)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14)
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
-         crm_lead_id = coalesce(?9, crm_lead_id), action = coalesce(?10, action), last_error = ?11, payload = ?12`,
+         key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
+         crm_lead_id = coalesce(?9, crm_lead_id), action = coalesce(?10, action), last_error = ?11,
+         payload = CASE WHEN ?13 THEN payload ELSE ?12 END
+       WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
     .bind(
-      message.id,
-      Date.parse(message.receivedAt),
+      m.id,
+      Date.parse(m.receivedAt),
       Date.now(),
-      message.origin.source,
-      message.origin.form,
+      m.origin.source,
+      m.origin.form,
       keyHash,
       o.state,
       o.attempts,
       o.crmLeadId ?? null,
       o.action ?? null,
       o.lastError ?? null,
-      payload,
+      payload ?? null,
+      payload === undefined ? 1 : 0,
+      m.gen,
+      unlessWritten ? 1 : 0,
     )
+    .run()
+}
+
+/** What the queue consumer reads back for a message that was too large to carry its payload. */
+export async function storedPayload(db: D1Database, id: string): Promise<Payload | null> {
+  const row = await db.prepare(`SELECT payload FROM submissions WHERE id = ?1`).bind(id).first<{ payload: string | null }>()
+  return row?.payload ? readPayload(row.payload) : null
+}
+
+/** A stored payload; rows from before replays re-mapped hold the whole queued message, whose `draft` is the same. */
+const readPayload = (text: string): Payload => {
+  const stored = JSON.parse(text) as Partial<Payload>
+  return { draft: stored.draft!, input: stored.input }
+}
+
+/**
+ * A submission may be replayed when it failed, or when it has sat in
+ * `queued`/`retrying` for this long: longer than any retry delay (15 min)
+ * twice over, so its message is gone (a platform dead letter that never
+ * reached the log, a lost message).
+ */
+export const STUCK_AFTER_MS = 60 * 60_000
+
+export interface Replayable {
+  row: Submission
+  payload: Payload
+}
+
+/** The stored lead of a submission that may be replayed now, or null (with the row, to say why). */
+export async function replayable(db: D1Database, id: string, now = Date.now()): Promise<{ ok: Replayable } | { row: Submission | null }> {
+  const found = await db.prepare(`SELECT ${COLUMNS}, payload FROM submissions WHERE id = ?1`).bind(id).first<Submission & { payload: string | null }>()
+  if (!found) return { row: null }
+  const { payload, ...row } = found
+  const stuck = (row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS
+  if ((row.state !== 'failed' && !stuck) || !payload) return { row }
+  return { ok: { row, payload: readPayload(payload) } }
+}
+
+/**
+ * Starts the next generation of a replayable row, if no one else did since it
+ * was read at `gen`: state `queued`, payload the re-mapped one. Returns the new
+ * generation, or null when the row moved on meanwhile.
+ */
+export async function startReplay(db: D1Database, id: string, gen: number, payload: Payload, now = Date.now()): Promise<number | null> {
+  const row = await db
+    .prepare(
+      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, payload = ?4
+       WHERE id = ?1 AND gen = ?2 AND (state = 'failed' OR (state IN ('queued', 'retrying') AND updated_at < ?5))
+       RETURNING gen`,
+    )
+    .bind(id, gen, now, JSON.stringify(payload), now - STUCK_AFTER_MS)
+    .first<{ gen: number }>()
+  return row?.gen ?? null
+}
+
+/** A replay that could not be queued goes back to `failed`, unless something newer happened. */
+export async function abandonReplay(db: D1Database, id: string, gen: number, error: string): Promise<void> {
+  await db
+    .prepare(`UPDATE submissions SET state = 'failed', last_error = ?3, updated_at = ?4 WHERE id = ?1 AND gen = ?2 AND state = 'queued'`)
+    .bind(id, gen, error, Date.now())
     .run()
 }
 
@@ -90,27 +172,14 @@ export async function listSubmissions(db: D1Database, f: Filters = {}): Promise<
   if (f.source) where.push(`source = ?${args.push(f.source)}`)
   if (f.since !== undefined) where.push(`received_at >= ?${args.push(f.since)}`)
   if (f.until !== undefined) where.push(`received_at < ?${args.push(f.until)}`)
-  const sql = `SELECT id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, action, last_error
-    FROM submissions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT ${COLUMNS} FROM submissions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY received_at DESC LIMIT ?${args.push(Math.min(f.limit ?? 100, 500))}`
   const { results } = await db.prepare(sql).bind(...args).all<Submission>()
   return results
 }
 
 export async function getSubmission(db: D1Database, id: string): Promise<Submission | null> {
-  return db
-    .prepare(
-      `SELECT id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, action, last_error
-       FROM submissions WHERE id = ?1`,
-    )
-    .bind(id)
-    .first<Submission>()
-}
-
-/** The stored lead of a submission that was not written, for a replay. */
-export async function replayable(db: D1Database, id: string): Promise<LeadMessage | null> {
-  const row = await db.prepare(`SELECT payload FROM submissions WHERE id = ?1 AND state = 'failed'`).bind(id).first<{ payload: string | null }>()
-  return row?.payload ? (JSON.parse(row.payload) as LeadMessage) : null
+  return db.prepare(`SELECT ${COLUMNS} FROM submissions WHERE id = ?1`).bind(id).first<Submission>()
 }
 
 export async function countByState(db: D1Database): Promise<Record<string, number>> {
@@ -122,4 +191,20 @@ export async function countByState(db: D1Database): Promise<Record<string, numbe
 export async function purgeSubmissions(db: D1Database, days: number, now = Date.now()): Promise<number> {
   const result = await db.prepare(`DELETE FROM submissions WHERE received_at < ?1`).bind(now - days * 86_400_000).run()
   return result.meta.changes ?? 0
+}
+
+/**
+ * Moves rows written before HASH_SECRET (key_hash a plain SHA-256, `hash_v`
+ * 1) to the keyed hash, `batch` rows per call: the keyed hash is an HMAC of
+ * the plain one, so the identifier itself is not needed. Run by the daily cron.
+ */
+export async function rehashKeys(db: D1Database, secret: string, batch = 500): Promise<number> {
+  const { results } = await db
+    .prepare(`SELECT id, key_hash FROM submissions WHERE hash_v = 1 AND key_hash IS NOT NULL LIMIT ?1`)
+    .bind(batch)
+    .all<{ id: string; key_hash: string }>()
+  if (results.length === 0) return 0
+  const update = db.prepare(`UPDATE submissions SET key_hash = ?2, hash_v = 2 WHERE id = ?1 AND hash_v = 1`)
+  await db.batch(await Promise.all(results.map(async (r) => update.bind(r.id, await keyedHash(secret, r.key_hash)))))
+  return results.length
 }

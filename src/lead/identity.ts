@@ -1,0 +1,131 @@
+/**
+ * Who a submission is: every identifier it brings (emails, phones in E.164,
+ * source ids such as a Stripe customer id), each in one canonical form so that
+ * two spellings of one address or number are one identifier. CRM search is
+ * fuzzy; these comparisons are exact.
+ */
+import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/min'
+import type { LeadDraft } from './draft'
+import { cleanText } from './normalize'
+
+export type IdentifierKind = 'email' | 'phone' | 'source'
+export interface Identifier {
+  kind: IdentifierKind
+  /** Canonical: an email's key form, a phone's E.164, `<name>:<id>` for a source id. */
+  value: string
+}
+
+// --- email (RFC 6531: non-ASCII local parts and IDN domains are valid) ---
+
+/** Unquoted local part: RFC 5322 atext, widened to any letter, digit or mark (RFC 6531). */
+const LOCAL = /^[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~-]+)*$/u
+const DOMAIN_TEXT = /^[\p{L}\p{N}\p{M}.-]+$/u
+/** An ASCII (A-label) host with at least two labels and a real TLD: no IP literals, no "localhost". */
+const ASCII_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
+
+/** The domain as IDNA A-labels (`bücher.de` → `xn--bcher-kva.de`), by the URL parser's own IDNA; undefined if it is no host name. */
+function asciiDomain(domain: string): string | undefined {
+  if (!DOMAIN_TEXT.test(domain) || domain.length > 253) return undefined
+  try {
+    const host = new URL(`http://${domain}/`).hostname
+    return ASCII_HOST.test(host) ? host : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export interface ParsedEmail {
+  /** As written to the CRM: NFC, trimmed, lower-cased (the domain as the person typed it, Unicode or not). */
+  value: string
+  /** As compared: the same with the domain in A-labels, so `user@bücher.de` and `user@xn--bcher-kva.de` are one person. */
+  key: string
+  /** The domain in A-labels. */
+  domain: string
+}
+
+/** An email address, or undefined when the text is not one. */
+export function parseEmail(text: string): ParsedEmail | undefined {
+  const value = text.normalize('NFC').trim().toLowerCase()
+  const at = value.lastIndexOf('@')
+  if (at <= 0 || at === value.length - 1) return undefined
+  const local = value.slice(0, at)
+  const domain = asciiDomain(value.slice(at + 1))
+  if (!domain || !LOCAL.test(local) || new TextEncoder().encode(local).length > 64) return undefined
+  return { value, key: `${local}@${domain}`, domain }
+}
+
+/** The comparable form of any email text (a CRM's, say); '' when it is not an address. */
+export const emailKey = (text: string | undefined): string => (text ? (parseEmail(text)?.key ?? '') : '')
+
+// --- phone (E.164 with a per-source default country) ---
+
+export const DEFAULT_COUNTRY = 'US'
+
+export const isCountry = (code: string): boolean => isSupportedCountry(code)
+
+export interface ParsedPhone {
+  /** What is written to the CRM: E.164 when the number could be read, else the cleaned text. */
+  value: string
+  /** E.164, only when the number is possible for its country: then it identifies a person. */
+  key?: string
+  /** The national significant number: what a CRM's phone search is asked for (it matches any formatting). */
+  national?: string
+}
+
+/**
+ * A phone number read with `country` for numbers written without `+`/`00`
+ * ("020 7946 0001" in GB is +442079460001). Undefined when fewer than five
+ * digits: that is no phone number at all. A number that can't be read stays a
+ * value, but is not a key: two unreadable spellings can't be told apart.
+ */
+export function parsePhone(text: string, country: string = DEFAULT_COUNTRY): ParsedPhone | undefined {
+  const clean = cleanText(text)
+  if (clean.replace(/\D/g, '').length < 5) return undefined
+  const parsed = parsePhoneNumberFromString(clean, isCountry(country) ? (country as CountryCode) : DEFAULT_COUNTRY)
+  if (parsed?.isPossible()) return { value: parsed.number, key: parsed.number, national: parsed.nationalNumber }
+  return { value: clean }
+}
+
+/** The comparable form of any phone text (a CRM's, say); '' when it is not a readable number. */
+export const phoneKey = (text: string | undefined, country?: string): string => (text ? (parsePhone(text, country)?.key ?? '') : '')
+
+// --- a draft's identifiers ---
+
+/** Every identifier of a draft, emails first, then phones, then source ids; each once. */
+export function identifiersOf(draft: Pick<LeadDraft, 'emails' | 'phones' | 'sourceIds' | 'country'>): Identifier[] {
+  const out: Identifier[] = []
+  const add = (kind: IdentifierKind, value: string) => {
+    if (value && !out.some((i) => i.kind === kind && i.value === value)) out.push({ kind, value })
+  }
+  for (const email of draft.emails) add('email', emailKey(email))
+  for (const phone of draft.phones) add('phone', phoneKey(phone, draft.country))
+  for (const id of draft.sourceIds ?? []) add('source', `${id.name}:${id.value}`)
+  return out
+}
+
+// --- hashing: what logs and the identity ledger hold instead of the identifier ---
+
+const encoder = new TextEncoder()
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('')
+const keys = new Map<string, Promise<CryptoKey>>()
+
+/** Plain SHA-256 of `kind:value`: the first step of the keyed hash, and what rows written before HASH_SECRET hold. */
+export const plainHash = async (id: Identifier): Promise<string> =>
+  hex(await crypto.subtle.digest('SHA-256', encoder.encode(`${id.kind}:${id.value}`)))
+
+/**
+ * HMAC-SHA256 under HASH_SECRET of the plain hash. A phone number has few
+ * enough possible values that a plain hash is reversed in minutes; a keyed one
+ * is not without the secret. Keyed over the plain hash so that old rows (which
+ * hold only the plain hash) can be moved over without the identifier.
+ */
+export async function keyedHash(secret: string, plain: string): Promise<string> {
+  let key = keys.get(secret)
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    keys.set(secret, key)
+  }
+  return hex(await crypto.subtle.sign('HMAC', await key, encoder.encode(plain)))
+}
+
+export const hashIdentifier = async (secret: string, id: Identifier): Promise<string> => keyedHash(secret, await plainHash(id))

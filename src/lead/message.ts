@@ -1,0 +1,65 @@
+/**
+ * What travels through the queue: one accepted submission. Sources make it,
+ * the consumer and the operator read it, the submission log stores it; so it
+ * lives here, at the bottom, beside the LeadDraft.
+ */
+import type { LeadDraft } from './draft'
+
+/** Where a submission came from, for logs, the operator and a replay's re-mapping; never for the CRM writer. */
+export interface Origin {
+  /** `form`, or a webhook source's id (`typeform`, `stripe`). */
+  source: string
+  /** The form id, Typeform form id or Stripe event type. */
+  form: string
+}
+
+/**
+ * What the source received, kept so a replay can map it again under the
+ * configuration of the day (a field fixed in wrangler.toml takes effect).
+ */
+export type SourceInput =
+  | { kind: 'form'; fields: [string, string[]][]; url: string; referer?: string }
+  | { kind: 'webhook'; body: string }
+
+export interface Payload {
+  draft: LeadDraft
+  input?: SourceInput
+}
+
+export interface LeadMessage {
+  v: 2
+  /** The submission id the sender was given; also the idempotency key of the write. */
+  id: string
+  receivedAt: string
+  origin: Origin
+  /** Bumped by every replay: an outcome reported for an older generation no longer changes the log. */
+  gen: number
+  /** The lead; absent when it was too large for a queue message and waits in D1 (`submissions.payload`). */
+  payload?: Payload
+}
+
+/** Messages queued by the previous version (`v: 1`, the draft inline) are still read. */
+export type AnyLeadMessage = LeadMessage | { v: 1; id: string; receivedAt: string; origin: Origin; draft: LeadDraft }
+
+export const upgrade = (m: AnyLeadMessage): LeadMessage =>
+  m.v === 1 ? { v: 2, id: m.id, receivedAt: m.receivedAt, origin: m.origin, gen: 0, payload: { draft: m.draft } } : m
+
+/** The outcome of one write, as the Durable Object reports it (RPC keeps plain data only). */
+export type WriteOutcome =
+  | {
+      ok: true
+      action: 'created' | 'updated' | 'unchanged'
+      leadId: string
+      repeat: boolean
+      /** Identifiers of the draft the record did not take (a public form matched to an existing record); see identity ledger. */
+      refused?: string[]
+    }
+  | {
+      ok: false
+      error: string
+      retryable: boolean
+      status?: number
+      retryAfter?: number
+      /** The person was merged into another before this write committed: resolve again and write there. */
+      reroute?: true
+    }

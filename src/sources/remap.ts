@@ -1,0 +1,42 @@
+/**
+ * A replay maps the stored input again under today's configuration, so that
+ * "fix the form's config, redeploy, replay" does what the README promises.
+ * The result is what the source's own route would make of the same input.
+ */
+import { formById } from '../config'
+import { problem } from '../http/problem'
+import type { Origin, Payload } from '../lead/message'
+import { toDraft } from './form'
+import { stripeLead } from './stripe'
+import { typeformLead } from './typeform'
+import { loadStripe, loadTypeform } from './webhook-config'
+import type { WebhookLead } from './types'
+
+/** Webhook sources by id: how each maps a verified body to a lead. */
+const WEBHOOK_MAPPERS: Record<string, (env: object, body: unknown) => WebhookLead> = {
+  typeform: (env, body) => typeformLead(loadTypeform(env), body),
+  stripe: (env, body) => stripeLead(loadStripe(env), body),
+}
+
+const notReplayable = (detail: string) => problem(409, 'not-replayable', 'This submission cannot be replayed as it is', { detail })
+
+/**
+ * The payload to replay: the stored input mapped again, or the stored draft
+ * when no input was kept (rows from before this, or inputs too large to keep).
+ * Throws a problem (409, or the source's own 422) when today's configuration
+ * no longer makes a lead of it; nothing is queued then.
+ */
+export function remap(env: object, origin: Origin, stored: Payload): Payload {
+  const input = stored.input
+  if (!input) return stored
+  if (input.kind === 'form') {
+    const config = origin.source === 'form' ? formById(env, origin.form) : undefined
+    if (!config) throw notReplayable(`Form "${origin.form}" is no longer configured.`)
+    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }), input }
+  }
+  const map = Object.hasOwn(WEBHOOK_MAPPERS, origin.source) ? WEBHOOK_MAPPERS[origin.source] : undefined
+  if (!map) throw notReplayable(`Source "${origin.source}" is no longer configured.`)
+  const lead = map(env, JSON.parse(input.body))
+  if (!lead.draft) throw notReplayable(`Under today's configuration this delivery is ignored (${lead.ignored}).`)
+  return { draft: lead.draft, input }
+}

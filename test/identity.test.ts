@@ -1,0 +1,219 @@
+/**
+ * One person, one record: a person is every identifier they bring (emails, E.164 phones,
+ * source ids), resolved in the identity ledger before anything is created.
+ */
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import customerObject from './fixtures/stripe/customer.object.json'
+import envelope from './fixtures/stripe/event.envelope.json'
+import docsExample from './fixtures/typeform/form_response.docs-example.json'
+import {
+  fetchWith,
+  idOf,
+  leadsWithEmail,
+  postJson,
+  postWebhook,
+  signStripe,
+  signTypeform,
+  standin,
+  unique,
+  waitForDelivery,
+  waitForState,
+  type WireLead,
+} from './helpers'
+
+beforeEach(() => standin.reset())
+
+const post = async (body: Record<string, unknown>, form = 'contact') => idOf(await postJson(`/forms/${form}`, body))
+const submit = async (body: Record<string, unknown>) => {
+  const id = await post(body)
+  await waitForDelivery([id])
+  return id
+}
+
+/** A number no other test uses: the stand-in is shared by every test in the file. */
+const uniquePhone = () => `+1 202 555 ${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`
+const digits = (s: string) => s.replace(/\D/g, '')
+const withPhone = async (phone: string): Promise<WireLead[]> =>
+  (await standin.leads()).filter((l) => l.telephones?.some((t) => digits(t.telephone).endsWith(digits(phone).slice(-10))))
+
+describe('a person is every identifier they bring', () => {
+  it('writes a phone-only post and a later email+phone post to one lead', async () => {
+    const phone = uniquePhone()
+    const email = unique('phonefirst')
+    await submit({ phone, first_name: 'Grace' })
+    await submit({ email, phone, last_name: 'Hopper' })
+    const leads = await withPhone(phone)
+    expect(leads).toHaveLength(1)
+    expect(leads[0]).toMatchObject({ first_name: 'Grace', last_name: 'Hopper' })
+    expect((await standin.counters())['lead.create']).toBe(1)
+  })
+
+  it('turns 20 concurrent first posts mixing email-only, phone-only and email+phone into exactly one lead', async () => {
+    // A slow search widens the window in which writers that only knew one identifier would each create.
+    await standin.faults([{ operations: ['lead.list'], latency_ms: 200 }])
+    const email = unique('burst')
+    const phone = uniquePhone()
+    const shapes = [{ email }, { phone }, { email, phone }]
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => post({ ...shapes[i % 3], message: `try ${i}` })))
+    await waitForDelivery(ids, 45_000)
+    expect((await standin.counters())['lead.create']).toBe(1)
+    expect(await leadsWithEmail(email)).toHaveLength(1)
+    expect(await withPhone(phone)).toHaveLength(1)
+  })
+
+  it('keeps a Stripe customer whose email changes on one lead, found by the customer id', async () => {
+    const customer = `cus_${crypto.randomUUID().slice(0, 12)}`
+    const [before, after] = [unique('stripe-old'), unique('stripe-new')]
+    const event = (type: string, email: string) =>
+      JSON.stringify({ ...envelope, id: `evt_${crypto.randomUUID().slice(0, 12)}`, type, data: { object: { ...customerObject, id: customer, email } } })
+    const first = event('customer.created', before)
+    await waitForDelivery([await idOf(await postWebhook('stripe', first, await signStripe(first)))])
+    const second = event('customer.updated', after)
+    await waitForDelivery([await idOf(await postWebhook('stripe', second, await signStripe(second)))])
+    const leads = await leadsWithEmail(before)
+    expect(leads).toHaveLength(1)
+    // Stripe vouches for its customer: the new address joins the lead.
+    expect(leads[0]!.emails?.map((e) => e.email)).toEqual([before, after])
+    expect((await standin.counters())['lead.create']).toBe(1)
+  })
+
+  it('writes to the older of two known people who turn out to share an identifier, and never makes a third', async () => {
+    const email = unique('known-a')
+    const phone = uniquePhone()
+    await submit({ email, first_name: 'Ada' })
+    await submit({ phone, first_name: 'Bea' })
+    await submit({ email, phone, company: 'Both Ltd' })
+    const all = await standin.leads()
+    expect(all).toHaveLength(2)
+    const older = all.find((l) => l.first_name === 'Ada')!
+    const newer = all.find((l) => l.first_name === 'Bea')!
+    expect(older.company_name).toBe('Both Ltd')
+    expect(newer.company_name).toBeUndefined()
+    // The phone belongs to the other person: it is not copied onto the older one's lead.
+    expect(older.telephones ?? []).toEqual([])
+  })
+})
+
+describe('phones compare as E.164', () => {
+  const ukForm = { uk: { default_country: 'GB', rate_limit: false } }
+  const postUk = async (body: Record<string, unknown>) => {
+    const { res } = await fetchWith('/forms/uk', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }, { FORMS: ukForm }, { realQueue: true })
+    const id = await idOf(res)
+    await waitForDelivery([id])
+  }
+
+  it('reads a national number with the form’s default_country: +44 20 7946 0001 and 020 7946 0001 are one lead', async () => {
+    await postUk({ phone: '+44 20 7946 0001', first_name: 'Intl' })
+    await postUk({ phone: '020 7946 0001', last_name: 'National' })
+    const leads = await withPhone('2079460001')
+    expect(leads).toHaveLength(1)
+    expect(leads[0]).toMatchObject({ first_name: 'Intl', last_name: 'National', telephones: [{ telephone: '+442079460001', type: 'WORK' }] })
+  })
+
+  it('treats +44 (0)20 7946 0002 as +44 20 7946 0002', async () => {
+    await postUk({ phone: '+44 20 7946 0002', first_name: 'Plain' })
+    await postUk({ phone: '+44 (0)20 7946 0002', last_name: 'Trunk' })
+    expect(await withPhone('2079460002')).toHaveLength(1)
+  })
+
+  it('finds a CRM lead whose phone is written in another format', async () => {
+    const seeded = await standin.seed({ telephones: [{ telephone: '(202) 555-0143' }], first_name: 'Formatted' })
+    await submit({ phone: '+1 202-555-0143', last_name: 'Found' })
+    expect(await standin.leads()).toEqual([expect.objectContaining({ id: seeded.id, first_name: 'Formatted', last_name: 'Found' })])
+  })
+
+  it('keeps a number it cannot read as a value, but never matches people by it', async () => {
+    const junk = '12345 678'
+    const [a, b] = [unique('junk'), unique('junk')]
+    await submit({ email: a, phone: junk })
+    await submit({ email: b, phone: junk })
+    expect((await leadsWithEmail(a))[0]!.telephones).toEqual([{ telephone: junk, type: 'WORK' }])
+    expect(await leadsWithEmail(b)).toHaveLength(1)
+    expect((await standin.counters())['lead.create']).toBe(2)
+  })
+
+  it('refuses a phone-only post it cannot read, saying to add the country code', async () => {
+    const res = await postJson('/forms/contact', { phone: '12345 678' })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as { detail: string }).detail).toContain('include the country code')
+  })
+})
+
+describe('public forms cannot attach identities', () => {
+  it('refuses two emails or two phones in one post (422), naming the field', async () => {
+    for (const body of [{ email: [unique('victim'), 'attacker@evil.example'] }, { email: unique(), phone: [uniquePhone(), uniquePhone()] }]) {
+      const res = await postJson('/forms/contact', body)
+      expect(res.status).toBe(422)
+      const problem = (await res.json()) as { 'invalid-params': { name: string; reason: string }[] }
+      expect(problem['invalid-params'][0]!.reason).toMatch(/takes one/)
+    }
+    expect(await standin.counters()).toEqual({})
+  })
+
+  it('never hangs an attacker’s phone on a victim’s existing CRM lead, so the attacker cannot edit it later', async () => {
+    const victim = unique('victim')
+    const attacker = uniquePhone()
+    const lead = await standin.seed({ emails: [{ email: victim }], first_name: 'Victoria', source: 'CRM' })
+    await submit({ email: victim, phone: attacker, message: 'from the attacker' })
+    // Later posts as the attacker alone reach a lead of their own, not the victim's.
+    await submit({ phone: attacker, first_name: 'Mallory', message: 'edit attempt' })
+    const victimLead = (await standin.leads()).find((l) => l.id === lead.id)!
+    expect(victimLead.telephones ?? []).toEqual([])
+    expect(victimLead.first_name).toBe('Victoria')
+    const attackers = await withPhone(attacker)
+    expect(attackers).toHaveLength(1)
+    expect(attackers[0]!.id).not.toBe(lead.id)
+  })
+
+  it('never links a new identifier to a person known for longer than the new-person window', async () => {
+    const victim = unique('victim-old')
+    const attacker = uniquePhone()
+    await submit({ email: victim, first_name: 'Olga' })
+    // The victim was first seen 11 minutes ago.
+    await env.DB.prepare(`UPDATE people SET created_at = created_at - 660000`).run()
+    await submit({ email: victim, phone: attacker })
+    await submit({ phone: attacker, first_name: 'Mallory' })
+    const [victimLead, ...rest] = await leadsWithEmail(victim)
+    expect(rest).toEqual([])
+    expect(victimLead!.telephones ?? []).toEqual([])
+    expect(victimLead!.first_name).toBe('Olga')
+    expect(await withPhone(attacker)).toEqual([expect.objectContaining({ first_name: 'Mallory' })])
+  })
+})
+
+describe('non-ASCII email addresses (RFC 6531)', () => {
+  it('accepts josé@example.com from a form and writes it NFC-normalized', async () => {
+    const decomposed = 'jose\u0301@example.com' // "josé" typed with a combining accent
+    const id = await post({ email: decomposed })
+    await waitForState(id, 'written')
+    expect(await leadsWithEmail('jos\u00e9@example.com')).toHaveLength(1)
+  })
+
+  it('compares an IDN domain in one form: user@bücher.de and user@xn--bcher-kva.de are one person', async () => {
+    const local = `user${crypto.randomUUID().slice(0, 6)}`
+    await submit({ email: `${local}@Bücher.de`, first_name: 'Unicode' })
+    await submit({ email: `${local}@xn--bcher-kva.de`, last_name: 'Ascii' })
+    const leads = (await standin.leads()).filter((l) => l.emails?.some((e) => e.email?.startsWith(local)))
+    expect(leads).toHaveLength(1)
+    expect(leads[0]).toMatchObject({ first_name: 'Unicode', last_name: 'Ascii', emails: [{ email: `${local}@bücher.de`, type: 'WORK' }] })
+  })
+
+  it('accepts a Typeform response whose email is non-ASCII instead of ignoring it', async () => {
+    const payload = structuredClone(docsExample)
+    payload.event_id = `nonascii-${crypto.randomUUID().slice(0, 8)}`
+    const answer = payload.form_response.answers.find((a) => a.type === 'email') as { email: string }
+    answer.email = 'zoë@bücher.de'
+    const body = JSON.stringify(payload)
+    const res = await postWebhook('typeform', body, await signTypeform(body))
+    expect(await res.clone().json()).toMatchObject({ status: 'accepted' })
+    await waitForDelivery([await idOf(res)])
+    expect(await leadsWithEmail('zoë@bücher.de')).toHaveLength(1)
+  })
+
+  it('still refuses what is no address at all', async () => {
+    for (const email of ['josé@', '@bücher.de', 'a b@example.com', 'user@localhost', 'user@[127.0.0.1]', 'x@exa mple.com']) {
+      expect((await postJson('/forms/contact', { email })).status, email).toBe(422)
+    }
+  })
+})
