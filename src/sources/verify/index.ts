@@ -16,12 +16,12 @@ export interface SignedPreset {
   eventOf: (body: ArrayBuffer, headers: Headers) => Promise<EventKey>
 }
 
-export const SIGNED_PRESETS = {
+export type SignedPresetName = 'standard-webhooks' | 'tally' | 'calendly' | 'cal.com' | 'webflow'
+
+export const SIGNED_PRESETS: Record<SignedPresetName, SignedPreset> = {
   'standard-webhooks': { verify: standardWebhooks.verifyStandardWebhooks, eventOf: standardWebhooks.eventOf },
   tally: { verify: tally.verifyTally, eventOf: tally.eventOf },
   calendly: { verify: calendly.verifyCalendly, eventOf: calendly.eventOf },
   'cal.com': { verify: calcom.verifyCalcom, eventOf: calcom.eventOf },
   webflow: { verify: webflow.verifyWebflow, eventOf: webflow.eventOf },
-} as const satisfies Record<string, SignedPreset>
-
-export type SignedPresetName = keyof typeof SIGNED_PRESETS
+}
