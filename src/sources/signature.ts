@@ -10,8 +10,12 @@ const encoder = new TextEncoder()
 export const secretsOf = (value: string | undefined): string[] =>
   (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 
-export async function hmacSha256(secret: string, data: BufferSource): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+/** A secret as text is keyed by its UTF-8 bytes; bytes (e.g. a decoded Standard Webhooks secret) are used as they are. */
+export type Secret = string | Uint8Array
+
+export async function hmacSha256(secret: Secret, data: BufferSource): Promise<Uint8Array> {
+  const raw = typeof secret === 'string' ? encoder.encode(secret) : secret
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, data))
 }
 
@@ -43,7 +47,7 @@ export const concat = (...parts: (string | ArrayBuffer)[]): Uint8Array => {
 }
 
 /** True when any of `signatures` is the HMAC of `data` under any of `secrets`. Every pair is checked: no early exit on a match. */
-export async function anyMatch(secrets: string[], data: BufferSource, signatures: Uint8Array[]): Promise<boolean> {
+export async function anyMatch(secrets: Secret[], data: BufferSource, signatures: Uint8Array[]): Promise<boolean> {
   const expected = await Promise.all(secrets.map((secret) => hmacSha256(secret, data)))
   let found = false
   for (const e of expected) for (const s of signatures) found = sameBytes(e, s) || found
