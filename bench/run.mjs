@@ -50,7 +50,7 @@ const FAULTS = { leads: 200, concurrency: 20, outageMs: 15_000, retryAfterSecond
  * Retries from 1 s (not 10), and enough attempts that the outage dead-letters nothing; a 2 s call
  * timeout, so a lost create's wait before searching again (6 timeouts) is 12 s, not 60: the run ends in seconds.
  */
-const FAULT_VARS = { DELIVERY_BASE_DELAY_SECONDS: '1', DELIVERY_MAX_ATTEMPTS: '30', UNIFIED_TIMEOUT_MS: '2000' }
+const FAULT_VARS = { DELIVERY_BASE_DELAY_SECONDS: '1', DELIVERY_MAX_ATTEMPTS: '25', UNIFIED_TIMEOUT_MS: '2000' }
 const TIME_LIMIT_MS = 230_000
 /** Keep wrangler local: no telemetry, no update check (the banner). */
 const QUIET = { WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true' }

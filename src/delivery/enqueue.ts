@@ -13,7 +13,7 @@ import { recordReceived, type State } from '../store/submissions'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
 export const QUEUE_RETRY_AFTER = 30
-/** Queue messages are at most 128 KB; past this (leaving room for the envelope) the payload goes by reference. */
+/** Queue messages are at most 128 KB; a payload past this (leaving room for the envelope) goes by reference. */
 export const MAX_INLINE_BYTES = 96 * 1024
 /** D1 keeps a row of at most 2 MB: a payload past this keeps the draft but not the raw input (replay re-sends the draft). */
 export const MAX_STORED_BYTES = 1_900_000
@@ -27,20 +27,22 @@ export const newMessage = (origin: Origin, payload: Payload, id: string = crypto
   payload,
 })
 
-const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length
+const encoder = new TextEncoder()
 
 const unavailable = (what: string) =>
   problem(503, 'queue-unavailable', 'Temporarily unable to accept submissions', {
     detail: `Nothing was saved${what}. Please try again in ${QUEUE_RETRY_AFTER} seconds.`,
   }, { 'retry-after': String(QUEUE_RETRY_AFTER) })
 
-/** The payload as it can be stored: without the raw input when that alone would overflow a D1 row. */
-function storable(message: LeadMessage): Payload {
-  const payload = message.payload!
-  if (bytes(payload) <= MAX_STORED_BYTES) return payload
-  if (bytes(payload.draft) <= MAX_STORED_BYTES) {
+/** The payload as the log stores it, serialized once: without the raw input when that alone would overflow a D1 row. */
+function storable(message: LeadMessage): { text: string; bytes: number } {
+  const text = JSON.stringify(message.payload)
+  const bytes = encoder.encode(text).length
+  if (bytes <= MAX_STORED_BYTES) return { text, bytes }
+  const draftOnly = JSON.stringify({ draft: message.payload!.draft })
+  if (encoder.encode(draftOnly).length <= MAX_STORED_BYTES) {
     log('warn', 'raw input too large to keep for replay', { submission: message.id, source: message.origin.source })
-    return { draft: payload.draft }
+    return { text: draftOnly, bytes }
   }
   // Bounded by the body limits, so a sender can't get here; if one does, it is their problem, said once.
   throw problem(413, 'payload-too-large', 'Submission too large', { detail: 'The submission maps to more data than a lead can hold.' })
@@ -49,14 +51,15 @@ function storable(message: LeadMessage): Payload {
 /**
  * Queues `message` (a 503 when the queue refuses it). A large one is written
  * to the submission log first and queued without its payload; the consumer
- * reads it back from there. `inline` tells whether the log row still has to be written.
+ * reads it back from there. Returns the serialized payload when the log row
+ * is still to be written, or null when it already was.
  */
-export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage): Promise<{ inline: boolean }> {
-  const inline = bytes(message) <= MAX_INLINE_BYTES
+export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage): Promise<string | null> {
+  const payload = storable(message)
+  const inline = payload.bytes <= MAX_INLINE_BYTES
   if (!inline) {
-    const payload = storable(message)
     try {
-      await recordReceived(env.DB, { ...message, state: 'queued', payload })
+      await recordReceived(env.DB, { ...message, state: 'queued', payload: payload.text })
     } catch (error) {
       log('error', 'large submission could not be stored', { submission: message.id, source: message.origin.source, error: describeStorageError(error) })
       throw unavailable('')
@@ -68,7 +71,7 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
     log('error', 'queue send failed', { source: message.origin.source, form: message.origin.form, error: (error as Error).name })
     throw unavailable(inline ? '' : ' in the queue')
   }
-  return { inline }
+  return inline ? payload.text : null
 }
 
 /**
@@ -77,10 +80,10 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
  */
 export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload): Promise<string> {
   const message = newMessage(origin, payload)
-  const { inline } = await enqueueLead(c.env, message)
-  if (inline) {
+  const unlogged = await enqueueLead(c.env, message)
+  if (unlogged !== null) {
     c.executionCtx.waitUntil(
-      recordReceived(c.env.DB, { ...message, state: 'queued', payload: storable(message) }).catch((error: unknown) =>
+      recordReceived(c.env.DB, { ...message, state: 'queued', payload: unlogged }).catch((error: unknown) =>
         log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
       ),
     )

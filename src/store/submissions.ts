@@ -34,7 +34,7 @@ const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, att
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
   db: D1Database,
-  row: { id: string; receivedAt: string; origin: Origin; state: State; payload?: Payload },
+  row: { id: string; receivedAt: string; origin: Origin; state: State; /** The payload, serialized. */ payload?: string },
 ): Promise<void> {
   const at = Date.parse(row.receivedAt)
   await db
@@ -42,7 +42,7 @@ export async function recordReceived(
       `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload)
        VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ? JSON.stringify(row.payload) : null)
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null)
     .run()
 }
 
