@@ -104,7 +104,7 @@ app.post('/forms/:formId', async (c) => {
     return succeed(recordUnqueued(c, origin, 'spam'))
   }
   const request = { url: c.req.url, referer: c.req.header('referer') }
-  const draft = toDraft(config, fields, request)
+  const draft = toDraft(config, fields, request, formId)
   // After validation: a Turnstile token is single-use, so a typo must not spend it.
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
   const id = await acceptLead(c, origin, { draft, input: formInput(fields, request) })

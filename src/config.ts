@@ -5,7 +5,7 @@
  */
 // zod's v3 API: the Unified SDK bundles it anyway, so our schemas add no second zod to the Worker.
 import { z } from 'zod/v3'
-import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS } from './lead/draft'
+import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS, WRITE_MODES, type WritePlan } from './lead/draft'
 import { DEFAULT_COUNTRY, isCountry } from './lead/identity'
 
 const nonBlank = z.string().trim().min(1)
@@ -29,7 +29,29 @@ const metadataField = z.strictObject({
   format: z.enum(METADATA_FORMATS).default('TEXT'),
 })
 
+/** What every source may say about what it writes (README "What gets written"); the same keys on forms and webhooks. */
+export const writeOptions = {
+  /** "lead" (default), "contact", or "contact+lead". */
+  write: z.enum(WRITE_MODES).default('lead'),
+  /** Find or create the person's company by their email's domain (never a free-mail one) or the company name, and link them. */
+  company: z.boolean().default(false),
+  /** Record each submission as an event on the record. */
+  timeline: z.boolean().default(true),
+  /** The Unified connection this source writes to (default UNIFIED_CONNECTION_ID). */
+  connection: nonBlank.optional(),
+}
+
+/** A source's write options as the draft carries them. */
+export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string }): WritePlan => ({
+  write: c.write,
+  company: c.company,
+  timeline: c.timeline,
+  ...(c.connection ? { connection: c.connection } : {}),
+})
+
 export const formConfigSchema = z.strictObject({
+  /** The form's name on the record's timeline (default: its id). */
+  name: nonBlank.optional(),
   /** The lead's `source` in the CRM. */
   source: nonBlank.default('Website'),
   /** The lead's `status` when it is created. */
@@ -54,6 +76,7 @@ export const formConfigSchema = z.strictObject({
   reject_other_origins: z.boolean().default(false),
   /** The country of phone numbers written without a country code. */
   default_country: defaultCountry,
+  ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
   merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })
@@ -142,4 +165,18 @@ export function deliverySettings(env: object): DeliverySettings {
   const parsed = deliverySchema.safeParse(raw)
   if (!parsed.success) throw new ConfigError(`Invalid lead-intake configuration: ${describe('vars', parsed.error)}`)
   return parsed.data
+}
+
+/** What to change when the CRM lacks an object a source writes: named wherever that shows, so the fix is one edit (and a replay). */
+export const UNSUPPORTED_FIX: Record<'lead' | 'contact' | 'company' | 'event', (where: string) => string> = {
+  lead: (where) => `this CRM has no leads: set write = "contact" on ${where}`,
+  contact: (where) => `this CRM has no contacts: set write = "lead" on ${where}`,
+  event: (where) => `this CRM has no timeline events: set timeline = false on ${where}`,
+  company: (where) => `this CRM has no companies: set company = false on ${where}`,
+}
+
+/** Where a source's settings live, for messages that tell an operator what to change. */
+export function whereConfigured(origin: { source: string; form: string }): string {
+  if (origin.source === 'form') return `form "${origin.form}" ([vars.FORMS.${origin.form}])`
+  return `[vars.${origin.source.toUpperCase()}]`
 }

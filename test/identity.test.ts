@@ -217,3 +217,12 @@ describe('non-ASCII email addresses (RFC 6531)', () => {
     }
   })
 })
+
+describe('phone metadata', () => {
+  it('is the installed libphonenumber-js min metadata without its formatting rules (run `npm run phone-metadata` after upgrading it)', async () => {
+    const { withoutFormats } = await import('../scripts/phone-metadata')
+    const installed = (await import('libphonenumber-js/metadata.min.json')).default
+    const shipped = (await import('../src/lead/phone-metadata.json')).default
+    expect(shipped).toEqual(JSON.parse(JSON.stringify(withoutFormats(installed as Parameters<typeof withoutFormats>[0]))))
+  })
+})

@@ -24,12 +24,15 @@ export interface CrmSettings {
   UNIFIED_TIMEOUT_MS?: string
 }
 
-/** Throws a retryable CrmError when the connection is not configured: leads wait in the queue until it is. */
-export function crmTarget(env: CrmSettings): CrmTarget {
+/**
+ * The target of one connection (a source's own, else UNIFIED_CONNECTION_ID). Throws a retryable
+ * CrmError when the connection is not configured: leads wait in the queue until it is.
+ */
+export function crmTarget(env: CrmSettings, connection = env.UNIFIED_CONNECTION_ID): CrmTarget {
   if (!env.UNIFIED_API_KEY) {
     throw new CrmError('UNIFIED_API_KEY is not set, so leads wait in the queue: set it with `npx wrangler secret put UNIFIED_API_KEY`', true)
   }
-  if (!env.UNIFIED_CONNECTION_ID) {
+  if (!connection) {
     throw new CrmError('UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml', true)
   }
   const timeoutMs = Number(env.UNIFIED_TIMEOUT_MS) || REQUEST_TIMEOUT_MS
@@ -39,5 +42,5 @@ export function crmTarget(env: CrmSettings): CrmTarget {
     timeoutMs,
     retryConfig: { strategy: 'none' },
   })
-  return { core, connectionId: env.UNIFIED_CONNECTION_ID, timeoutMs }
+  return { core, connectionId: connection, timeoutMs }
 }

@@ -8,6 +8,8 @@
  * what the CRM answered: a CRM's response body is personal data (it may quote
  * the lead, or another person's record).
  */
+import type { ObjectName } from './objects/types'
+
 export class CrmError extends Error {
   override name = 'CrmError'
   constructor(
@@ -18,10 +20,22 @@ export class CrmError extends Error {
     readonly status?: number,
     /** Seconds Unified asked us to wait (Retry-After). */
     readonly retryAfter?: number,
+    /** The object the CRM does not implement (501, or a 4xx saying so): a setting must change, not the weather. */
+    readonly unsupported?: ObjectName,
   ) {
     super(message)
   }
 }
+
+/** The object an operation ("create lead", "list companies") is about. */
+export function objectOf(operation: string): ObjectName | undefined {
+  const word = operation.split(' ').at(-1) ?? ''
+  const found = (['lead', 'contact', 'company', 'event'] as const).find((o) => word === o || word === `${o}s` || (o === 'company' && word === 'companies'))
+  return found
+}
+
+/** A 4xx whose words say the integration lacks the feature; the body is read for this only, never kept. */
+const SAYS_UNSUPPORTED = /not (implemented|supported)|unsupported (object|method|operation)/i
 
 const RETRYABLE_CLIENT_ERRORS = new Set(['ConnectionError', 'RequestTimeoutError', 'RequestAbortedError', 'UnexpectedClientError'])
 
@@ -49,7 +63,7 @@ export const isRetryableStatus = (status: number): boolean =>
 
 export function classify(operation: string, error: unknown): CrmError {
   if (error instanceof CrmError) return error
-  const e = error as { name?: string; statusCode?: number; headers?: Headers }
+  const e = error as { name?: string; statusCode?: number; headers?: Headers; body?: string }
   const name = e?.name ?? 'Error'
   if (name === 'ResponseValidationError') {
     // A 2xx the SDK could not read (a record with a null where its model wants a string, say): the CRM may answer
@@ -58,11 +72,13 @@ export function classify(operation: string, error: unknown): CrmError {
   }
   if (typeof e?.statusCode === 'number') {
     const status = e.statusCode
+    const unsupported = status === 501 || (status >= 400 && status < 500 && status !== 429 && SAYS_UNSUPPORTED.test(e.body ?? ''))
     return new CrmError(
-      `${operation}: Unified answered ${status} (${name})${hint(operation, status)}`,
+      `${operation}: Unified answered ${status} (${name})${hint(operation, unsupported ? 501 : status)}`,
       isRetryableStatus(status),
       status,
       parseRetryAfter(e.headers?.get('retry-after')),
+      unsupported ? objectOf(operation) : undefined,
     )
   }
   const retryable = RETRYABLE_CLIENT_ERRORS.has(name)

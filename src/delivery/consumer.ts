@@ -7,10 +7,10 @@
  * identifier the submission brings, hashed, resolved to one person of this
  * connection, before anything is searched or created in the CRM.
  */
-import { deliverySettings } from '../config'
+import { deliverySettings, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import type { LeadDraft } from '../lead/draft'
 import { emailKey, hashIdentifier, type Identifier, phoneKey } from '../lead/identity'
-import { type AnyLeadMessage, type LeadMessage, type Payload, upgrade, type WriteOutcome } from '../lead/message'
+import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { releaseLinks, resolvePerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
@@ -62,6 +62,9 @@ export async function identify(env: Env, connection: string, m: LeadMessage, dra
 
 const failedOutcome = (error: string): WriteOutcome => ({ ok: false, error, retryable: true })
 
+const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | undefined, origin: Origin) =>
+  unsupported ? `${UNSUPPORTED_FIX[unsupported](whereConfigured(origin))}, then replay (${error})` : error
+
 export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
   const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
@@ -75,11 +78,14 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     log('error', 'lead payload missing', ids)
     return
   }
-  const connection = env.UNIFIED_CONNECTION_ID || 'default'
+  // Identity, serialization and the Retry-After gate are per connection: the same email in two CRMs is two people.
+  const connection = payload.draft.plan?.connection || env.UNIFIED_CONNECTION_ID
   let keyHash: string | null = null
   let outcome: WriteOutcome
   if (!env.HASH_SECRET) {
     outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
+  } else if (!connection) {
+    outcome = failedOutcome('UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml')
   } else {
     // A person merged into another between resolving and writing is resolved again (a few times at most).
     for (let round = 0; ; round++) {
@@ -87,7 +93,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       keyHash = identity.keyHash
       const who = identity.who
       try {
-        outcome = await writerFor(env, connection, who).write(m.id, identity.draft, 'person' in who ? { connection, id: who.person } : undefined)
+        outcome = await writerFor(env, connection, who).write(m.id, identity.draft, connection, 'person' in who ? who.person : undefined)
       } catch (error) {
         // The Durable Object itself failed (reset, overloaded): always worth another try.
         outcome = failedOutcome(`lead writer: ${(error as Error).name}`)
@@ -100,7 +106,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     }
   }
   if (outcome.ok) {
-    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmLeadId: outcome.leadId, action: outcome.action })
+    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action: outcome.action })
     message.ack()
     log('info', 'lead delivered', { ...ids, action: outcome.action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
     return
@@ -113,7 +119,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     return
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
-  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: outcome.error })
+  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: withFix(outcome.error, outcome.unsupported, m.origin) })
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
 }

@@ -16,5 +16,5 @@ export class CrmGate extends DurableObject<Env> {
   }
 }
 
-export const gateFor = (env: Env): DurableObjectStub<CrmGate> =>
-  env.CRM_GATE.get(env.CRM_GATE.idFromName(env.UNIFIED_CONNECTION_ID || 'default')) as DurableObjectStub<CrmGate>
+export const gateFor = (env: Env, connection: string): DurableObjectStub<CrmGate> =>
+  env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)) as DurableObjectStub<CrmGate>

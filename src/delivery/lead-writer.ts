@@ -1,15 +1,18 @@
 /**
- * One writer per person. A Durable Object named by the person (the identity
- * ledger's id, per connection) runs that person's writes one after another.
- * Its input gate only covers storage, and not the awaited fetch to Unified, so
- * the order is kept by an explicit chain.
+ * One writer per person, and one per company. A Durable Object named by the
+ * person (the identity ledger's id, per connection) runs that person's writes
+ * one after another; one named by a company's domain or name finds or creates
+ * that company once for everyone who works there. Its input gate only covers
+ * storage, not the awaited fetch to Unified, so the order is kept by an
+ * explicit chain.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { crmTarget } from '../crm/client'
-import { classify } from '../crm/errors'
-import { type WriteResult, writeLead } from '../crm/writer'
+import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/company'
+import { classify, CrmError } from '../crm/errors'
+import { type PersonRecords, writeSubmission } from '../crm/writer'
 import type { LeadDraft } from '../lead/draft'
-import type { WriteOutcome } from '../lead/message'
+import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { lockPerson } from '../store/ledger'
 import { gateFor } from './crm-gate'
 
@@ -20,73 +23,135 @@ export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
  * After a create whose answer never came (timeout, lost response), how long,
  * in multiples of the call timeout, to wait before searching again: the
  * create may still be running, or the CRM's search may not show it yet, and
- * creating again then would duplicate the person.
+ * creating again then would duplicate the record.
  */
 export const CREATE_GRACE_TIMEOUTS = 6
 
+/** A written submission: what the log says of it when the queue brings it again. */
 interface Done {
   action: 'created' | 'updated' | 'unchanged'
-  leadId: string
+  records: CrmRecordIds
   at: number
 }
+
+/** A company lookup as it crosses the RPC boundary, where thrown errors lose their fields. */
+type CompanyAnswer = { id: string } | { unsupported: true } | { error: string; retryable: boolean; status?: number; retryAfter?: number }
 
 class Merged extends Error {
   override name = 'Merged'
 }
 
+/** Waits for a create whose outcome is unknown; a retryable outcome saying so. */
+class Settling extends Error {
+  override name = 'Settling'
+  constructor(readonly seconds: number) {
+    super(`an earlier create's outcome is unknown; searching again in ${seconds}s`)
+  }
+}
+
 export class LeadWriter extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve()
 
-  /** Queue the write of submission `id` behind this person's earlier ones; `person` names this writer's person in the ledger. */
-  write(id: string, draft: LeadDraft, person?: { connection: string; id: string }): Promise<WriteOutcome> {
-    const run = this.#tail.then(() => this.#write(id, draft, person))
+  /** Runs `job` after this object's earlier ones. */
+  #serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(job)
     this.#tail = run.catch(() => undefined)
     return run
   }
 
-  async #write(id: string, draft: LeadDraft, person?: { connection: string; id: string }): Promise<WriteOutcome> {
+  /** Queue the write of submission `id` behind this person's earlier ones; `person` names this writer's person in the ledger. */
+  write(id: string, draft: LeadDraft, connection: string, person?: string): Promise<WriteOutcome> {
+    return this.#serial(() => this.#write(id, draft, connection, person))
+  }
+
+  /** The company's id, found or created once per company, or why not. */
+  company(q: CompanyQuery, connection: string): Promise<CompanyAnswer> {
+    return this.#serial(async () => {
+      const storage = this.ctx.storage
+      const known = await storage.get<string>('companyId')
+      if (known) return { id: known }
+      try {
+        const target = crmTarget(this.env, connection)
+        await this.#settled('company', target.timeoutMs)
+        const result = await findOrCreateCompany(target, q, () => storage.put('createSentAt:company', Date.now()))
+        if ('unsupported' in result) return result
+        await storage.put('companyId', result.id)
+        await storage.delete('createSentAt:company')
+        return { id: result.id }
+      } catch (error) {
+        if (error instanceof Settling) return { error: error.message, retryable: true, retryAfter: error.seconds }
+        const e = classify('find company', error)
+        return { error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
+      }
+    })
+  }
+
+  /** Throws Settling while a create of `object` whose answer never came may still land. */
+  async #settled(object: string, timeoutMs: number): Promise<void> {
+    const sentAt = await this.ctx.storage.get<number>(`createSentAt:${object}`)
+    const wait = (sentAt ?? 0) + CREATE_GRACE_TIMEOUTS * timeoutMs - Date.now()
+    if (wait > 0) throw new Settling(Math.ceil(wait / 1000))
+  }
+
+  /** The person's records; a writer from before contacts kept only its lead's id. */
+  async #records(): Promise<PersonRecords> {
+    const storage = this.ctx.storage
+    const records = await storage.get<PersonRecords>('records')
+    if (records) return records
+    const leadId = await storage.get<string>('leadId')
+    return leadId ? { lead: { id: leadId, via: (await storage.get<'created' | 'found'>('leadVia')) ?? 'found' } } : {}
+  }
+
+  async #write(id: string, draft: LeadDraft, connection: string, person?: string): Promise<WriteOutcome> {
     const storage = this.ctx.storage
     // A queue redelivers at least once: a submission already written is not written again.
     const done = await storage.get<Done>(`done:${id}`)
-    if (done) return { ok: true, action: done.action, leadId: done.leadId, repeat: true }
-    const knownId = await storage.get<string>('leadId')
-    const knownVia = await storage.get<WriteResult['via']>('leadVia')
-    const gate = gateFor(this.env)
+    if (done) return { ok: true, action: done.action, records: done.records, repeat: true }
+    const gate = gateFor(this.env, connection)
     const until = await gate.pausedUntil()
     if (until > Date.now()) {
       const retryAfter = Math.ceil((until - Date.now()) / 1000)
       return { ok: false, error: `Unified asked to wait ${retryAfter}s more (Retry-After)`, retryable: true, retryAfter }
     }
     try {
-      const target = crmTarget(this.env)
-      const sentAt = await storage.get<number>('createSentAt')
-      const settle = (sentAt ?? 0) + CREATE_GRACE_TIMEOUTS * target.timeoutMs - Date.now()
-      if (!knownId && settle > 0) {
-        const retryAfter = Math.ceil(settle / 1000)
-        return { ok: false, error: `an earlier create's outcome is unknown; searching again in ${retryAfter}s`, retryable: true, retryAfter }
+      const target = crmTarget(this.env, connection)
+      const known = await this.#records()
+      const plan = draft.plan
+      for (const object of ['lead', 'contact'] as const) {
+        const wanted = object === 'lead' ? plan?.write !== 'contact' : plan?.write !== undefined && plan.write !== 'lead'
+        if (wanted && !known[object]) await this.#settled(object, target.timeoutMs)
       }
-      const markCreate = () => storage.put('createSentAt', Date.now())
-      // Committing to a record locks the person in the ledger; one merged into another meanwhile must not create.
-      const lock = async () => {
-        if (person && !(await lockPerson(this.env.DB, person.connection, person.id))) throw new Merged()
-      }
-      const result = await writeLead(target, draft, { knownId, knownVia, beforeCommit: lock, beforeCreate: markCreate })
-      const done: Done = { action: result.action, leadId: result.leadId, at: Date.now() }
-      // Once made here, always made here: a later public post may then add identifiers to this person's own record.
-      const via = knownVia === 'created' || result.via === 'created' ? 'created' : 'found'
-      await storage.put<Done | string>({ leadId: result.leadId, leadVia: via, [`done:${id}`]: done })
-      await storage.delete('createSentAt')
+      const result = await writeSubmission(target, draft, known, {
+        submission: id,
+        company: async (q) => {
+          const answer = await writerFor(this.env, connection, { company: q }).company(q, connection)
+          if ('error' in answer) throw new CrmError(answer.error, answer.retryable, answer.status, answer.retryAfter)
+          return 'id' in answer ? answer.id : undefined
+        },
+        // Committing to a record locks the person in the ledger; one merged into another meanwhile must not create.
+        beforeCommit: async () => {
+          if (person && !(await lockPerson(this.env.DB, connection, person))) throw new Merged()
+        },
+        beforeCreate: (object) => storage.put(`createSentAt:${object}`, Date.now()),
+        saved: (records) => storage.put('records', records),
+        eventUncertain: (await storage.get<number>(`eventSentAt:${id}`)) !== undefined,
+        beforeEvent: () => storage.put(`eventSentAt:${id}`, Date.now()),
+      })
+      const records = { lead: result.lead, contact: result.contact, company: result.company, event: result.event }
+      await storage.put<Done>(`done:${id}`, { action: result.action, records, at: Date.now() })
+      await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, action: result.action, leadId: result.leadId, repeat: false, refused: result.refused }
+      return { ok: true, action: result.action, records, repeat: false, refused: result.refused }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
-      const e = classify('write lead', error)
+      if (error instanceof Settling) return { ok: false, error: error.message, retryable: true, retryAfter: error.seconds }
+      const e = classify('write', error)
       if (e.retryAfter) await gate.pause(Date.now() + e.retryAfter * 1000)
-      return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
+      return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported }
     }
   }
 
-  /** Forget submission ids older than DONE_TTL_MS; keep the person's lead id. */
+  /** Forget submission ids older than DONE_TTL_MS; keep the person's records. */
   override async alarm(): Promise<void> {
     const cutoff = Date.now() - DONE_TTL_MS
     const entries = await this.ctx.storage.list<Done>({ prefix: 'done:' })
@@ -96,8 +161,20 @@ export class LeadWriter extends DurableObject<Env> {
   }
 }
 
-/** The writer of one person of one connection (the identity ledger's id), or of one submission when it has no identifier. */
-export function writerFor(env: Env, connection: string, who: { person: string } | { submission: string }): DurableObjectStub<LeadWriter> {
-  const name = 'person' in who ? `person:${connection}:${who.person}` : `submission:${who.submission}`
+/**
+ * The writer of one person of one connection (the identity ledger's id), of
+ * one submission that has no identifier, or of one company.
+ */
+export function writerFor(
+  env: Env,
+  connection: string,
+  who: { person: string } | { submission: string } | { company: CompanyQuery },
+): DurableObjectStub<LeadWriter> {
+  const name =
+    'person' in who
+      ? `person:${connection}:${who.person}`
+      : 'company' in who
+        ? `company:${connection}:${companyKey(who.company)}`
+        : `submission:${who.submission}`
   return env.LEAD_WRITER.get(env.LEAD_WRITER.idFromName(name)) as DurableObjectStub<LeadWriter>
 }

@@ -82,6 +82,32 @@ export interface LeadMetadata {
   format: MetadataFormat
 }
 
+/** What a source writes: a lead (the default), a contact, or a contact and a lead linked to it. */
+export const WRITE_MODES = ['lead', 'contact', 'contact+lead'] as const
+export type WriteMode = (typeof WRITE_MODES)[number]
+
+/** What to write for a submission, from its source's configuration (README "What gets written"). */
+export interface WritePlan {
+  write: WriteMode
+  /** Find or create the person's company and link them to it. */
+  company: boolean
+  /** Record the submission as an event on the person's record. */
+  timeline: boolean
+  /** The Unified connection to write to; absent: UNIFIED_CONNECTION_ID. */
+  connection?: string
+}
+
+export const DEFAULT_PLAN: WritePlan = { write: 'lead', company: false, timeline: true }
+
+/** The submission as it goes on the record's timeline: every field as submitted, the message among them. */
+export interface TimelineEntry {
+  /** FORM for a form someone filled in; NOTE for anything else (a payment). */
+  type: 'FORM' | 'NOTE'
+  /** The form's name, or what happened ("Stripe checkout.session.completed"). */
+  title: string
+  fields: { name: string; value: string }[]
+}
+
 /** An id the person has in the system that sent the submission (a Stripe customer id): it identifies them as surely as an email. */
 export interface SourceId {
   /** Which system's id: `stripe_customer`. */
@@ -107,6 +133,10 @@ export interface LeadDraft {
   sourceIds?: SourceId[]
   /** ISO 3166 alpha-2 country for phone numbers written without a country code (default US). */
   country?: string
+  /** What to write; absent (messages queued before it existed): DEFAULT_PLAN. */
+  plan?: WritePlan
+  /** The submission for the record's timeline; absent: no event. */
+  timeline?: TimelineEntry
   /**
    * True when the sender is proven (a signed webhook). Only a verified
    * submission may add identifiers to a person it was matched to by another

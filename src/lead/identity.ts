@@ -4,9 +4,13 @@
  * two spellings of one address or number are one identifier. CRM search is
  * fuzzy; these comparisons are exact.
  */
-import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/min'
+import { type CountryCode, isSupportedCountry, type MetadataJson, parsePhoneNumberFromString } from 'libphonenumber-js/core'
 import type { LeadDraft } from './draft'
 import { cleanText } from './normalize'
+// libphonenumber-js's min metadata without formatting rules (scripts/phone-metadata.ts says why).
+import phoneMetadata from './phone-metadata.json'
+
+const metadata = phoneMetadata as unknown as MetadataJson
 
 export type IdentifierKind = 'email' | 'phone' | 'source'
 export interface Identifier {
@@ -61,7 +65,7 @@ export const emailKey = (text: string | undefined): string => (text ? (parseEmai
 
 export const DEFAULT_COUNTRY = 'US'
 
-export const isCountry = (code: string): boolean => isSupportedCountry(code)
+export const isCountry = (code: string): boolean => isSupportedCountry(code as CountryCode, metadata)
 
 export interface ParsedPhone {
   /** What is written to the CRM: E.164 when the number could be read, else the cleaned text. */
@@ -81,7 +85,7 @@ export interface ParsedPhone {
 export function parsePhone(text: string, country: string = DEFAULT_COUNTRY): ParsedPhone | undefined {
   const clean = cleanText(text)
   if (clean.replace(/\D/g, '').length < 5) return undefined
-  const parsed = parsePhoneNumberFromString(clean, isCountry(country) ? (country as CountryCode) : DEFAULT_COUNTRY)
+  const parsed = parsePhoneNumberFromString(clean, isCountry(country) ? (country as CountryCode) : DEFAULT_COUNTRY, metadata)
   if (parsed?.isPossible()) return { value: parsed.number, key: parsed.number, national: parsed.nationalNumber }
   return { value: clean }
 }

@@ -44,12 +44,20 @@ export type AnyLeadMessage = LeadMessage | { v: 1; id: string; receivedAt: strin
 export const upgrade = (m: AnyLeadMessage): LeadMessage =>
   m.v === 1 ? { v: 2, id: m.id, receivedAt: m.receivedAt, origin: m.origin, gen: 0, payload: { draft: m.draft } } : m
 
+/** The CRM records one submission wrote, per object: what the log keeps and the operator sees. */
+export interface CrmRecordIds {
+  lead?: string
+  contact?: string
+  company?: string
+  event?: string
+}
+
 /** The outcome of one write, as the Durable Object reports it (RPC keeps plain data only). */
 export type WriteOutcome =
   | {
       ok: true
       action: 'created' | 'updated' | 'unchanged'
-      leadId: string
+      records: CrmRecordIds
       repeat: boolean
       /** Identifiers of the draft the record did not take (a public form matched to an existing record); see identity ledger. */
       refused?: string[]
@@ -62,4 +70,6 @@ export type WriteOutcome =
       retryAfter?: number
       /** The person was merged into another before this write committed: resolve again and write there. */
       reroute?: true
+      /** The CRM object the connection does not support (a setting must change). */
+      unsupported?: 'lead' | 'contact' | 'company' | 'event'
     }

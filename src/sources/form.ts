@@ -5,11 +5,12 @@
  */
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import type { FormConfig } from '../config'
-import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata } from '../lead/draft'
+import { type FormConfig, planOf } from '../config'
+import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type TimelineEntry } from '../lead/draft'
 import { parseEmail, parsePhone } from '../lead/identity'
 import type { SourceInput } from '../lead/message'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
+import { TOKEN_FIELD } from '../guards/turnstile'
 import { type InvalidParam, problem } from '../http/problem'
 
 /** Field name → every value sent under it, as text. */
@@ -165,7 +166,7 @@ export const formInput = (fields: FormFields, request: RequestContext): SourceIn
  * anyone may type anything into it, so it gives one email and one phone at
  * most, and its draft is not `verified` (see LeadDraft.verified).
  */
-export function toDraft(config: FormConfig, fields: FormFields, request: RequestContext): LeadDraft {
+export function toDraft(config: FormConfig, fields: FormFields, request: RequestContext, formId: string): LeadDraft {
   const values = new Map<LeadField, string[]>()
   const sourceName = new Map<LeadField, string>()
   for (const [name, raw] of fields) {
@@ -233,5 +234,19 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     merge: config.merge,
     country: config.default_country,
     verified: false,
+    plan: planOf(config),
+    ...(config.timeline ? { timeline: timelineOf(config, fields, formId) } : {}),
   }
+}
+
+/** Every field as posted, for the record's timeline: the message and whatever the form has beyond the lead's fields. */
+function timelineOf(config: FormConfig, fields: FormFields, formId: string): TimelineEntry {
+  const hidden = new Set([TOKEN_FIELD, ...(config.honeypot ? [config.honeypot] : [])])
+  const entries: TimelineEntry['fields'] = []
+  for (const [name, values] of fields) {
+    if (hidden.has(name)) continue
+    const value = values.map(cleanMultiline).filter(Boolean).join(', ')
+    if (value) entries.push({ name, value })
+  }
+  return { type: 'FORM', title: config.name ?? formId, fields: entries }
 }

@@ -32,7 +32,7 @@ export function remap(env: object, origin: Origin, stored: Payload): Payload {
   if (input.kind === 'form') {
     const config = origin.source === 'form' ? formById(env, origin.form) : undefined
     if (!config) throw notReplayable(`Form "${origin.form}" is no longer configured.`)
-    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }), input }
+    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form), input }
   }
   const map = Object.hasOwn(WEBHOOK_MAPPERS, origin.source) ? WEBHOOK_MAPPERS[origin.source] : undefined
   if (!map) throw notReplayable(`Source "${origin.source}" is no longer configured.`)

@@ -6,6 +6,7 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
+import { planOf } from '../config'
 import type { LeadDraft, LeadMetadata } from '../lead/draft'
 import { parseEmail, parsePhone, phoneKey } from '../lead/identity'
 import { cleanText, splitName } from '../lead/normalize'
@@ -115,7 +116,21 @@ function personDraft(config: StripeConfig, p: Person, email: string | null | und
     sourceIds: customer ? [{ name: 'stripe_customer', value: customer }] : [],
     country: config.default_country,
     verified: true,
+    plan: planOf(config),
   }
+}
+
+/** A payment or a customer change on the record's timeline: what Stripe said of the person, and its ids. */
+function withTimeline(config: StripeConfig, type: string, draft: LeadDraft): LeadDraft {
+  if (!config.timeline) return draft
+  const fields = [
+    ...(draft.name ? [{ name: 'name', value: draft.name }] : []),
+    ...draft.emails.map((value) => ({ name: 'email', value })),
+    ...draft.phones.map((value) => ({ name: 'phone', value })),
+    ...(draft.companyName ? [{ name: 'business name', value: draft.companyName }] : []),
+    ...draft.metadata.map((m) => ({ name: m.slug, value: String(m.value) })),
+  ]
+  return { ...draft, timeline: { type: 'NOTE', title: `Stripe ${type}`, fields } }
 }
 
 const stripeId = (slug: string, value: string): LeadMetadata => ({ slug, value, format: 'TEXT' })
@@ -149,5 +164,5 @@ export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
     draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own], c.id)
   }
   if (draft.emails.length === 0 && !draft.phones.some((p) => phoneKey(p, draft.country))) return { eventId, form: type, ignored: 'no-contact' }
-  return { eventId, form: type, draft }
+  return { eventId, form: type, draft: withTimeline(config, type, draft) }
 }

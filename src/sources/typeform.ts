@@ -5,7 +5,8 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue } from '../lead/draft'
+import { planOf } from '../config'
+import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue, TimelineEntry } from '../lead/draft'
 import { parseEmail, parsePhone } from '../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { problem } from '../http/problem'
@@ -47,12 +48,13 @@ const envelopeSchema = z.object({
       form_id: z.string().min(1).max(200),
       answers: z.array(z.unknown()).nullish(),
       hidden: z.record(z.string(), z.unknown()).nullish(),
-      definition: z.object({ fields: z.unknown() }).nullish(),
+      definition: z.object({ title: z.string().nullish(), fields: z.unknown() }).nullish(),
     })
     .optional(),
 })
 
 interface FieldDef {
+  title?: string
   ref?: string
   type?: string
   subfield_key?: string
@@ -69,7 +71,7 @@ function indexFields(fields: unknown, into = new Map<string, FieldDef>(), depth 
   if (!Array.isArray(fields) || depth > 3) return into // Typeform nests one level (groups, contact info); odd input stops here
   for (const f of fields as Record<string, unknown>[]) {
     if (typeof f !== 'object' || f === null) continue
-    if (typeof f.id === 'string') into.set(f.id, { ref: str(f.ref), type: str(f.type), subfield_key: str(f.subfield_key) })
+    if (typeof f.id === 'string') into.set(f.id, { title: str(f.title), ref: str(f.ref), type: str(f.type), subfield_key: str(f.subfield_key) })
     indexFields((f.properties as { fields?: unknown } | undefined)?.fields, into, depth + 1)
   }
   return into
@@ -160,6 +162,8 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     }
   }
 
+  // Every answer as the person saw the question, for the record's timeline.
+  const asked: TimelineEntry['fields'] = []
   for (const raw of response.answers ?? []) {
     const answer = answerSchema.safeParse(raw)
     if (!answer.success) continue
@@ -168,12 +172,16 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     // The docs' own example has no `ref` on most answers: the definition has it.
     const ref = a.field.ref ?? def?.ref ?? a.field.id
     const v = valueOf(a, a.field.type ?? def?.type)
-    if (v) apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
+    if (!v) continue
+    apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
+    if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(def?.title ?? '')) || ref, value: Array.isArray(v.value) ? v.value.join(', ') : String(v.value) })
   }
   // Hidden fields (utm_*, ids passed in the form's URL): metadata unless configured.
   for (const [name, raw] of Object.entries(response.hidden ?? {})) {
     const clean = typeof raw === 'string' ? clip(cleanText(raw)) : ''
-    if (clean) apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
+    if (!clean) continue
+    apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
+    if (asked.length < LIMITS.fields) asked.push({ name, value: clean })
   }
 
   const country = form?.default_country ?? config.default_country
@@ -192,6 +200,8 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     merge: config.merge,
     country,
     verified: false,
+    plan: planOf(config),
+    ...(config.timeline ? { timeline: { type: 'FORM', title: clip(cleanText(response.definition?.title ?? '')) || formId, fields: asked } } : {}),
   }
   return { eventId, form: formId, draft }
 }

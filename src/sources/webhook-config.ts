@@ -6,7 +6,7 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { defaultCountry, formConfigSchema, varLoader } from '../config'
+import { defaultCountry, formConfigSchema, varLoader, writeOptions } from '../config'
 import { LEAD_FIELDS, METADATA_FORMATS } from '../lead/draft'
 
 const nonBlank = z.string().trim().min(1)
@@ -39,6 +39,7 @@ export const typeformSchema = z.strictObject({
   status: nonBlank.default('New'),
   /** The country of phone numbers answered without a country code. */
   default_country: defaultCountry,
+  ...writeOptions,
   /** By `ref` (never by title: titles change, refs do not), for every form. */
   fields: z.record(nonBlank, typeformTarget).default({}),
   /**
@@ -68,6 +69,7 @@ export const stripeSchema = z.strictObject({
   tolerance_seconds: z.number().int().positive().max(86_400).default(300),
   /** The country of phone numbers given without a country code. */
   default_country: defaultCountry,
+  ...writeOptions,
   merge,
 })
 export type StripeConfig = z.output<typeof stripeSchema>

@@ -6,12 +6,13 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0004_identity_ledger',
+  latest: '0005_crm_records',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT connection, hash, person FROM identities LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT gen, hash_v FROM submissions LIMIT 0' },
+    { migration: '0005_crm_records', sql: 'SELECT crm_ids FROM submissions LIMIT 0' },
   ],
 } as const
 

@@ -9,7 +9,7 @@
  * previous try) no longer changes the row.
  */
 import { keyedHash } from '../lead/identity'
-import type { Origin, Payload } from '../lead/message'
+import type { CrmRecordIds, Origin, Payload } from '../lead/message'
 
 export const STATES = ['queued', 'retrying', 'written', 'failed', 'ignored', 'duplicate-delivery', 'spam'] as const
 export type State = (typeof STATES)[number]
@@ -24,12 +24,14 @@ export interface Submission {
   state: State
   attempts: number
   crm_lead_id: string | null
+  /** The CRM records the submission wrote, per object (JSON of CrmRecordIds). */
+  crm_ids: string | null
   action: string | null
   last_error: string | null
   gen: number
 }
 
-const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, action, last_error, gen'
+const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, crm_ids, action, last_error, gen'
 
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
@@ -49,7 +51,7 @@ export async function recordReceived(
 export interface Outcome {
   state: State
   attempts: number
-  crmLeadId?: string
+  crmIds?: CrmRecordIds
   action?: string
   lastError?: string
 }
@@ -69,11 +71,11 @@ export async function recordOutcome(
   const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
   await db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14)
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16)
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
-         crm_lead_id = coalesce(?9, crm_lead_id), action = coalesce(?10, action), last_error = ?11,
+         crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
          payload = CASE WHEN ?13 THEN payload ELSE ?12 END
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
@@ -86,13 +88,14 @@ export async function recordOutcome(
       keyHash,
       o.state,
       o.attempts,
-      o.crmLeadId ?? null,
+      o.crmIds?.lead ?? null,
       o.action ?? null,
       o.lastError ?? null,
       payload ?? null,
       payload === undefined ? 1 : 0,
       m.gen,
       unlessWritten ? 1 : 0,
+      o.crmIds ? JSON.stringify(o.crmIds) : null,
     )
     .run()
 }

@@ -1,0 +1,35 @@
+/**
+ * `npm run phone-metadata`: writes src/lead/phone-metadata.json, libphonenumber-js's own "min"
+ * metadata without the national formatting rules. lead-intake only parses numbers (to E.164)
+ * and checks their possible lengths, which never read those rules, and they are half the
+ * metadata: 19 KiB of the Worker's gzip budget become 10. test/identity.test.ts fails when the
+ * installed libphonenumber-js no longer matches this file; run this again after upgrading it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const source = path.join(root, 'node_modules', 'libphonenumber-js', 'metadata.min.json')
+const target = path.join(root, 'src', 'lead', 'phone-metadata.json')
+
+type Territory = unknown[]
+interface Metadata {
+  version: number
+  countries: Record<string, Territory>
+  nonGeographic?: Record<string, Territory>
+}
+
+/** In metadata version 4 a territory's formats are its fifth entry (libphonenumber-js, es6/metadata.js `_getFormats`). */
+export function withoutFormats(metadata: Metadata): Metadata {
+  if (metadata.version !== 4) throw new Error(`libphonenumber-js metadata version ${metadata.version}: check where its formats live before trimming`)
+  const trim = (territories: Record<string, Territory> = {}) =>
+    Object.fromEntries(Object.entries(territories).map(([code, t]) => [code, t.map((entry, i) => (i === 4 ? null : entry))]))
+  return { ...metadata, countries: trim(metadata.countries), ...(metadata.nonGeographic ? { nonGeographic: trim(metadata.nonGeographic) } : {}) }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const trimmed = withoutFormats(JSON.parse(readFileSync(source, 'utf8')) as Metadata)
+  writeFileSync(target, JSON.stringify(trimmed) + '\n')
+  console.log(`wrote ${path.relative(root, target)} (${JSON.stringify(trimmed).length} bytes)`)
+}

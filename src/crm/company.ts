@@ -1,0 +1,90 @@
+/**
+ * The person's company: found by their email's domain (never a free-mail
+ * one: gmail.com says nothing of an employer), else by its exact normalized
+ * name; created when absent, with its name and domain. A CRM that can't
+ * search companies gets no company record: the lead's `company_name` and the
+ * contact's `company` still carry the name.
+ */
+import type { CrmCompany } from '@unified-api/typescript-sdk/sdk/models/shared/crmcompany.js'
+import freeMail from 'email-providers/common.json'
+import type { LeadDraft } from '../lead/draft'
+import { parseEmail } from '../lead/identity'
+import { cleanText } from '../lead/normalize'
+import type { CrmTarget } from './client'
+import { CrmError } from './errors'
+import { company } from './objects/company'
+import { pickOldest, type Search, searchAll } from './search'
+
+/**
+ * The maintained list of common free-mail providers (email-providers' common.json, ~360 domains with a
+ * Majestic Million rank under 100,000: gmail.com, outlook.com, yahoo.com, gmx.de, …). Its full list
+ * (8,700 domains) would cost 43 KiB gzip of the Worker's 90.
+ */
+const FREE_MAIL = new Set<string>(freeMail)
+
+export const isFreeMail = (domain: string): boolean => FREE_MAIL.has(domain) || FREE_MAIL.has(domain.replace(/^[^.]+\.(?=[^.]+\.[^.]+$)/, ''))
+
+export interface CompanyQuery {
+  /** The email's domain in A-labels, when it is no free-mail one. */
+  domain?: string
+  /** The company name the person gave. */
+  name?: string
+}
+
+/** "ACME, Inc." and "Acme Inc" are one name; nothing else is stripped. */
+export const normalizeName = (name: string): string =>
+  cleanText(name.normalize('NFKC')).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()
+
+/** Where to look for the person's company, or undefined when there is nothing to go by. */
+export function companyQueryOf(draft: LeadDraft): CompanyQuery | undefined {
+  const domain = draft.emails.map((e) => parseEmail(e)?.domain).find((d): d is string => !!d && !isFreeMail(d))
+  const name = draft.companyName ? cleanText(draft.companyName) : undefined
+  return domain || name ? { ...(domain ? { domain } : {}), ...(name ? { name } : {}) } : undefined
+}
+
+/** One company per key, whichever person asks first: the name of the writer that finds or creates it. */
+export const companyKey = (q: CompanyQuery): string => (q.domain ? `domain:${q.domain}` : `name:${normalizeName(q.name ?? '')}`)
+
+const host = (url: string): string => {
+  try {
+    return new URL(/^https?:\/\//i.test(url) ? url : `https://${url}`).hostname.replace(/^www\./, '')
+  } catch {
+    return ''
+  }
+}
+
+const searchable = (c: CrmCompany) => [c.name, ...(c.domains ?? []), ...(c.websites ?? [])].filter(Boolean).join(' ').toLowerCase()
+
+function searches(q: CompanyQuery): Search<CrmCompany>[] {
+  const out: Search<CrmCompany>[] = []
+  if (q.domain) {
+    const domain = q.domain
+    out.push({ label: 'domain', query: domain, searchable, matches: (c) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain) })
+  }
+  if (q.name) {
+    const name = normalizeName(q.name)
+    if (name) out.push({ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name })
+  }
+  return out
+}
+
+export type CompanyResult = { id: string; action: 'found' | 'created' } | { unsupported: true }
+
+const unsupported = (e: unknown) => e instanceof CrmError && e.unsupported === 'company'
+
+/** Finds the company, else creates it; `{ unsupported }` when this CRM can't search or make companies. */
+export async function findOrCreateCompany(t: CrmTarget, q: CompanyQuery, beforeCreate?: () => Promise<void>): Promise<CompanyResult> {
+  try {
+    for (const search of searches(q)) {
+      const found = pickOldest(await searchAll(t, company, search))
+      if (found?.id) return { id: found.id, action: 'found' }
+    }
+    await beforeCreate?.()
+    const created = await company.create(t, { name: q.name ?? q.domain, ...(q.domain ? { domains: [q.domain] } : {}) })
+    if (!created.id) throw new CrmError('create company: Unified returned a company without an id', false)
+    return { id: created.id, action: 'created' }
+  } catch (error) {
+    if (unsupported(error)) return { unsupported: true }
+    throw error
+  }
+}

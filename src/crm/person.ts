@@ -1,0 +1,99 @@
+/**
+ * Find-then-update of one person-like record (a lead or a contact, see
+ * people.ts): the record known from an earlier write, else a search per
+ * identifier; then an update under the merge policy, or a create.
+ */
+import type { LeadDraft } from '../lead/draft'
+import { emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
+import type { CrmTarget } from './client'
+import { CrmError } from './errors'
+import type { Links, PersonKind } from './people'
+import { pickOldest, type Search, searchAll } from './search'
+
+export type WriteAction = 'created' | 'updated' | 'unchanged'
+
+/** How a record was reached: made by lead-intake for this person, known from an earlier write, or found by a search. */
+export type Via = 'created' | 'known' | 'found'
+
+export interface PersonResult {
+  action: WriteAction
+  id: string
+  via: Via
+  /** The draft's emails and phones (as written) that the record did not take. */
+  refused: string[]
+}
+
+export interface PersonOptions {
+  /** The record this person was written to before, and how it was first reached. */
+  known?: { id: string; via: Via }
+  links: Links
+  /** Runs before the writer commits the person to a record it did not know (creates one or updates one it found); may throw. */
+  beforeCommit?: () => Promise<void>
+  /** Runs just before a create is sent, so the caller can remember one may have happened even if no answer arrives. */
+  beforeCreate?: () => Promise<void>
+}
+
+/** One search per email, then per readable phone (asked for by its national number, which any formatting contains). */
+export function searchesOf<R extends { id?: string }>(kind: PersonKind<R>, draft: LeadDraft): Search<R>[] {
+  const searches: Search<R>[] = []
+  for (const email of draft.emails) {
+    const parsed = parseEmail(email)
+    if (parsed) searches.push({ label: 'email', query: parsed.value, searchable: kind.searchable, matches: (r) => kind.emails(r).some((e) => emailKey(e.email) === parsed.key) })
+  }
+  for (const phone of draft.phones) {
+    const parsed = parsePhone(phone, draft.country)
+    const key = parsed?.key
+    if (key && parsed.national) {
+      searches.push({ label: 'phone', query: parsed.national, searchable: kind.searchable, matches: (r) => kind.telephones(r).some((t) => phoneKey(t.telephone, draft.country) === key) })
+    }
+  }
+  return searches
+}
+
+/** Emails and phones of the draft that `record` does not hold. */
+function notOn<R>(kind: PersonKind<R & { id?: string }>, record: R & { id?: string }, draft: LeadDraft): string[] {
+  const emails = new Set(kind.emails(record).map((e) => emailKey(e.email)))
+  const phones = new Set(kind.telephones(record).map((p) => phoneKey(p.telephone, draft.country) || p.telephone))
+  return [...draft.emails.filter((e) => !emails.has(emailKey(e))), ...draft.phones.filter((p) => !phones.has(phoneKey(p, draft.country) || p))]
+}
+
+const idOf = (r: { id?: string }, operation: string): string => {
+  if (!r.id) throw new CrmError(`${operation}: Unified returned a record without an id`, false)
+  return r.id
+}
+
+export async function writePerson<R extends { id?: string; createdAt?: Date | undefined }>(
+  t: CrmTarget,
+  kind: PersonKind<R>,
+  draft: LeadDraft,
+  o: PersonOptions,
+): Promise<PersonResult> {
+  const name = kind.object.name
+  let existing: R | undefined
+  let via: Via = 'found'
+  if (o.known) {
+    existing = await kind.object.get(t, o.known.id)
+    if (existing) via = o.known.via === 'created' ? 'created' : 'known'
+  }
+  if (!existing) {
+    for (const search of searchesOf(kind, draft)) {
+      existing = pickOldest(await searchAll(t, kind.object, search))
+      if (existing) break
+    }
+  }
+  if (via === 'found') await o.beforeCommit?.()
+  if (existing) {
+    const id = idOf(existing, `find ${name}`)
+    // A public form may reach a record by one identifier but not hang others on it: unless lead-intake made
+    // this record for this person, its emails and phones stay as they are.
+    const attach = draft.verified === true || via === 'created'
+    const refused = attach ? [] : notOn(kind, existing, draft)
+    const patch = kind.planUpdate(existing, draft, attach, o.links)
+    if (!patch) return { action: 'unchanged', id, via, refused }
+    await kind.object.patch(t, id, patch)
+    return { action: 'updated', id, via, refused }
+  }
+  await o.beforeCreate?.()
+  const created = await kind.object.create(t, kind.planCreate(draft, o.links))
+  return { action: 'created', id: idOf(created, `create ${name}`), via: 'created', refused: [] }
+}

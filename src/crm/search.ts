@@ -1,0 +1,56 @@
+/**
+ * Paging through a fuzzy CRM search to the end. A search that could not look
+ * at every candidate is never taken for "not found": creating then could
+ * duplicate what the search did not reach.
+ */
+import type { CrmTarget } from './client'
+import { CrmError } from './errors'
+import type { CrmObject } from './objects/types'
+
+/** Read this many candidates per page… */
+export const PAGE_SIZE = 100
+/**
+ * …and at most this many pages per search (2,000 candidates, ~20 calls).
+ * Real CRMs return a handful of candidates for an address, a number or a
+ * domain; a search still going after 2,000 is not narrowing, and paging on
+ * would spend the connection's rate limit on one submission. Past it the write
+ * fails, visibly.
+ */
+export const MAX_PAGES = 20
+
+export interface Search<R> {
+  /** What is searched for, for messages: "email", "phone", "domain", "name". */
+  label: string
+  query: string
+  /** The exact test a candidate must pass: CRM search is fuzzy. */
+  matches(r: R): boolean
+  /** Text a CRM's search could have matched on, to notice one that ignores `query`. */
+  searchable(r: R): string
+}
+
+/** Every exact match, paging on until the CRM has no more; throws a permanent CrmError when that can't be known. */
+export async function searchAll<R extends { id?: string }>(t: CrmTarget, object: CrmObject<R>, s: Search<R>): Promise<R[]> {
+  const matches: R[] = []
+  const seen = new Set<string>()
+  let ignoredQuery = false
+  const cutOff = (why: string) =>
+    new CrmError(`find ${object.name} by ${s.label}: search cut off (${why}); not created, so as not to duplicate an existing ${object.name}. See README "Troubleshooting"`, false)
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const records = await object.list(t, { query: s.query, limit: PAGE_SIZE, offset: page * PAGE_SIZE })
+    for (const r of records) {
+      if (r.id && seen.has(r.id)) throw cutOff('the CRM repeated records across pages (it ignores offset)')
+      if (r.id) seen.add(r.id)
+      if (!s.searchable(r).includes(s.query.toLowerCase())) ignoredQuery = true
+      if (s.matches(r)) matches.push(r)
+    }
+    if (records.length > PAGE_SIZE) throw cutOff(`the CRM returned more than the ${PAGE_SIZE} records asked for (it ignores limit)`)
+    if (records.length < PAGE_SIZE) return matches
+  }
+  throw cutOff(ignoredQuery ? `the CRM ignores the search query and lists every ${object.name}` : `more than ${MAX_PAGES * PAGE_SIZE} candidates`)
+}
+
+/** Several exact matches: the oldest wins (then the smallest id), so every run picks the same one. */
+export function pickOldest<R extends { id?: string; createdAt?: Date | undefined }>(records: R[]): R | undefined {
+  const time = (r: R) => r.createdAt?.getTime() ?? Number.POSITIVE_INFINITY
+  return [...records].sort((a, b) => time(a) - time(b) || (a.id ?? '').localeCompare(b.id ?? ''))[0]
+}

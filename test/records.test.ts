@@ -1,0 +1,197 @@
+/**
+ * What gets written: a lead, a contact, or both, linked to the person's company, with every
+ * submission as an event on the record's timeline; per connection; against the stand-in's
+ * capability profiles (no leads, query ignored, no company search, no FORM events).
+ */
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { client, fetchWith, idOf, standin, waitForDelivery, waitForState } from './helpers'
+
+beforeEach(() => standin.reset())
+
+const CONNECTION = 'conn-test'
+const rand = () => crypto.randomUUID().slice(0, 8)
+
+/** Posts `body` to form `id` configured as `config`, through the real queue; returns the submission id. */
+async function post(id: string, config: Record<string, unknown>, body: Record<string, unknown>, forms: Record<string, unknown> = {}): Promise<string> {
+  const { res } = await fetchWith(
+    `/forms/${id}`,
+    { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    { FORMS: { [id]: { rate_limit: false, ...config }, ...forms } },
+    { realQueue: true },
+  )
+  return idOf(res)
+}
+
+const records = <K extends 'lead' | 'contact' | 'company' | 'event'>(kind: K, connection = CONNECTION) => client.records(connection, kind)
+const calls = async () => Object.values(await standin.counters()).reduce((a, b) => a + b, 0)
+
+describe('write = "lead" (the default)', () => {
+  it('writes the lead and one FORM event per submission, carrying the form’s name, the fields and the message', async () => {
+    const email = `ada-${rand()}@analytical.test`
+    const first = await post('demo', { name: 'Demo request' }, { email, first_name: 'Ada', message: 'First question' })
+    await waitForDelivery([first])
+    const second = await post('demo', { name: 'Demo request' }, { email, message: 'Second question' })
+    await waitForDelivery([second])
+    const [lead, ...more] = await records('lead')
+    expect(more).toEqual([])
+    const events = await records('event')
+    expect(events).toHaveLength(2)
+    for (const e of events) expect(e).toMatchObject({ type: 'FORM', lead_ids: [lead!.id], form: { name: 'Demo request' } })
+    const answers = events.map((e) => Object.fromEntries((e.form?.fields ?? []).map((f) => [f.name, f.options?.[0]?.value])))
+    expect(answers.map((a) => a.message).sort()).toEqual(['First question', 'Second question'])
+    expect(answers[0]!['lead-intake submission']).toBeDefined()
+    expect(await records('contact')).toEqual([])
+  })
+
+  it('costs 3 calls for a new person (search, create, event) and 2 for an identical repeat (get, event)', async () => {
+    const email = `calls-${rand()}@analytical.test`
+    await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal' })])
+    expect(await standin.counters()).toEqual({ 'lead.list': 1, 'lead.create': 1, 'event.create': 1 })
+    const mark = await calls()
+    await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal' })])
+    expect((await calls()) - mark).toBe(2)
+  })
+
+  it('records a NOTE where the CRM refuses FORM events', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-form-events'] })
+    const email = `note-${rand()}@analytical.test`
+    await waitForDelivery([await post('demo', { name: 'Contact us' }, { email, message: 'Please call me' })])
+    const [event, ...more] = await records('event')
+    expect(more).toEqual([])
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: 'Contact us' } })
+    expect(event!.note!.description).toContain('message: Please call me')
+  })
+
+  it('adds no event when timeline = false', async () => {
+    await waitForDelivery([await post('quiet', { timeline: false }, { email: `quiet-${rand()}@analytical.test` })])
+    expect(await records('event')).toEqual([])
+    expect(await records('lead')).toHaveLength(1)
+  })
+
+  it('never adds a second event when an event create’s answer was lost', async () => {
+    await standin.faults([{ operations: ['event.create'], lose_response: true, times: 1 }])
+    const id = await post('demo', {}, { email: `lost-${rand()}@analytical.test` })
+    await waitForState(id, 'written', 45_000)
+    expect(await records('event')).toHaveLength(1)
+    expect((await standin.counters())['lead.create']).toBe(1)
+  })
+})
+
+describe('write = "contact" and "contact+lead"', () => {
+  it('writes a contact, with title as a real column, and its events', async () => {
+    const email = `grace-${rand()}@navy.test`
+    await waitForDelivery([await post('c', { write: 'contact' }, { email, first_name: 'Grace', title: 'Rear Admiral' })])
+    expect(await records('lead')).toEqual([])
+    const [contact] = await records('contact')
+    expect(contact).toMatchObject({ first_name: 'Grace', title: 'Rear Admiral', emails: [{ email, type: 'WORK' }] })
+    expect(await records('event')).toEqual([expect.objectContaining({ contact_ids: [contact!.id] })])
+  })
+
+  it('turns 20 concurrent mixed posts for one person into one contact, one lead and one company, linked', async () => {
+    await standin.faults([{ operations: ['contact.list', 'lead.list'], latency_ms: 200 }])
+    const domain = `acme-${rand()}.test`
+    const email = `ceo@${domain}`
+    const phone = `+1 202 555 ${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`
+    const shapes = [{ email }, { phone }, { email, phone }]
+    const config = { write: 'contact+lead', company: true }
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => post('both', config, { ...shapes[i % 3], company_name: 'Acme', message: `try ${i}` })))
+    await waitForDelivery(ids, 60_000)
+    const [contact, ...moreContacts] = await records('contact')
+    const [lead, ...moreLeads] = await records('lead')
+    const [company, ...moreCompanies] = await records('company')
+    expect([moreContacts, moreLeads, moreCompanies]).toEqual([[], [], []])
+    // Found or made by whichever post came first: by the domain and name, or (a phone-only post) by the name alone.
+    expect(company!.name).toBe('Acme')
+    expect([[], [domain]]).toContainEqual(company!.domains ?? [])
+    expect(contact!.company_ids).toEqual([company!.id])
+    expect(lead).toMatchObject({ contact_id: contact!.id, company_id: company!.id })
+    const events = await records('event')
+    expect(events).toHaveLength(20)
+    for (const e of events) expect(e).toMatchObject({ contact_ids: [contact!.id], lead_ids: [lead!.id], company_ids: [company!.id] })
+  })
+
+  it('finds both again on a repeat and creates neither: 3 calls (get contact, get lead, event)', async () => {
+    const email = `repeat-${rand()}@initech.test`
+    const config = { write: 'contact+lead', company: true }
+    await waitForDelivery([await post('both', config, { email, company_name: 'Initech' })])
+    const created = await standin.counters()
+    expect(created['contact.create']).toBe(1)
+    expect(created['lead.create']).toBe(1)
+    expect(created['company.create']).toBe(1)
+    const mark = await calls()
+    await waitForDelivery([await post('both', config, { email, company_name: 'Initech' })])
+    expect((await calls()) - mark).toBe(3)
+    const after = await standin.counters()
+    expect([after['contact.create'], after['lead.create'], after['company.create']]).toEqual([1, 1, 1])
+  })
+})
+
+describe('company', () => {
+  it('links to a company the CRM has, found by the email’s domain', async () => {
+    const domain = `globex-${rand()}.test`
+    const company = await client.seed(CONNECTION, 'company', { name: 'Globex Corporation', domains: [domain] })
+    await waitForDelivery([await post('co', { company: true }, { email: `hank@${domain}` })])
+    expect((await records('lead'))[0]).toMatchObject({ company_id: company.id })
+    expect((await standin.counters())['company.create']).toBeUndefined()
+  })
+
+  it('finds a company by its exact normalized name when the email is free-mail', async () => {
+    const company = await client.seed(CONNECTION, 'company', { name: `ACME, Inc. ${rand()}` })
+    const name = company.name!.replace('ACME, Inc.', 'Acme Inc')
+    await waitForDelivery([await post('co', { company: true }, { email: `wile-${rand()}@gmail.com`, company_name: name })])
+    expect((await records('lead'))[0]).toMatchObject({ company_id: company.id })
+  })
+
+  it('never makes a company of a free-mail domain', async () => {
+    await waitForDelivery([await post('co', { company: true }, { email: `solo-${rand()}@gmail.com` })])
+    await waitForDelivery([await post('co', { company: true }, { email: `other-${rand()}@outlook.com`, company_name: 'Named Co' })])
+    const companies = await records('company')
+    expect(companies).toEqual([expect.objectContaining({ name: 'Named Co' })])
+    expect(companies[0]!.domains ?? []).toEqual([])
+    expect((await standin.counters())['company.list']).toBe(1) // by name only: a free-mail domain is not searched
+  })
+
+  it('falls back to the company’s name where the CRM can’t search companies', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-company-search'] })
+    const email = `fallback-${rand()}@hooli.test`
+    const id = await post('both', { write: 'contact+lead', company: true }, { email, company_name: 'Hooli' })
+    await waitForState(id, 'written')
+    expect(await records('company')).toEqual([])
+    expect((await records('contact'))[0]).toMatchObject({ company: 'Hooli' })
+    expect((await records('lead'))[0]).toMatchObject({ company_name: 'Hooli' })
+  })
+})
+
+describe('an object the CRM does not support', () => {
+  it('fails at once naming the setting to change, and a replay after the change writes it', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-leads'] })
+    const email = `noleads-${rand()}@analytical.test`
+    const id = await post('demo', {}, { email })
+    const failed = await waitForState(id, 'failed')
+    expect(failed.attempts).toBe(1)
+    expect(failed.last_error).toContain('this CRM has no leads: set write = "contact" on form "demo"')
+    const fixed = await fetchWith(
+      `/operator/submissions/${id}/replay`,
+      { method: 'POST', headers: { authorization: 'Bearer test-operator-token' } },
+      { FORMS: { demo: { write: 'contact' } } },
+      { realQueue: true },
+    )
+    expect(fixed.res.status).toBe(202)
+    await waitForState(id, 'written')
+    expect((await records('contact'))[0]).toMatchObject({ emails: [{ email, type: 'WORK' }] })
+  })
+})
+
+describe('connections', () => {
+  it('writes one form to its own connection, and the same email in two connections is two people', async () => {
+    const email = `twice-${rand()}@analytical.test`
+    const forms = { other: { connection: 'conn-other', rate_limit: false } }
+    await waitForDelivery([await post('demo', {}, { email, first_name: 'Here' }, forms)])
+    await waitForDelivery([await post('other', { connection: 'conn-other' }, { email, first_name: 'There' })])
+    expect(await records('lead')).toEqual([expect.objectContaining({ first_name: 'Here' })])
+    expect(await records('lead', 'conn-other')).toEqual([expect.objectContaining({ first_name: 'There' })])
+    const people = await env.DB.prepare(`SELECT connection, count(*) AS n FROM people GROUP BY connection ORDER BY connection`).all()
+    expect(people.results.map((r) => r.connection)).toEqual(expect.arrayContaining(['conn-other', CONNECTION]))
+  })
+})
