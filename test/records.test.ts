@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { client, fetchWith, idOf, standin, waitForDelivery, waitForState } from './helpers'
+import { client, fetchWith, idOf, operatorApi, standin, waitForDelivery, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -193,5 +193,30 @@ describe('connections', () => {
     expect(await records('lead', 'conn-other')).toEqual([expect.objectContaining({ first_name: 'There' })])
     const people = await env.DB.prepare(`SELECT connection, count(*) AS n FROM people GROUP BY connection ORDER BY connection`).all()
     expect(people.results.map((r) => r.connection)).toEqual(expect.arrayContaining(['conn-other', CONNECTION]))
+  })
+})
+
+describe('knowing what the CRM accepts', () => {
+  it('probes each connection read-only and names the setting a source must change', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-leads', 'query-ignored'] })
+    await client.seed(CONNECTION, 'contact', { emails: [{ email: 'someone@analytical.test' }] })
+    const res = await operatorApi('/connection')
+    expect(res.status).toBe(200)
+    const { connections } = (await res.json()) as { connections: { connection: string; objects: { object: string; readable: string; searchable: string }[]; sources: { source: string; problems: string[]; notes: string[] }[] }[] }
+    const report = connections.find((r) => r.connection === CONNECTION)!
+    expect(report.objects).toEqual(
+      expect.arrayContaining([
+        { object: 'lead', readable: 'no', searchable: 'no' },
+        { object: 'contact', readable: 'yes', searchable: 'ignores query' },
+      ]),
+    )
+    const form = report.sources.find((s) => s.source.startsWith('form "contact"'))!
+    expect(form.problems).toEqual(['this CRM has no leads: set write = "contact" on form "contact" ([vars.FORMS.contact])'])
+    // Only reads: nothing was created, nothing changed.
+    const counters = await standin.counters()
+    expect(Object.keys(counters).every((op) => op.endsWith('.list'))).toBe(true)
+    // The status page shows the same.
+    const page = await (await operatorApi('/')).text()
+    expect(page).toContain('this CRM has no leads: set write = &#34;contact&#34; on form &#34;contact&#34;')
   })
 })

@@ -20,6 +20,7 @@ import {
   type Submission,
 } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
+import { type ConnectionReport, checkConnections } from './connection'
 import { statusPage } from './status-page'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
@@ -36,15 +37,25 @@ export const operator = new Hono<{ Bindings: Env }>()
 
 operator.use(operatorAuth(), sameSiteOnly())
 
+/** The status page's connection check, reused for a few minutes: each costs eight Unified calls per connection. */
+let probed: { at: number; reports: ConnectionReport[] } | undefined
+const PROBE_FRESH_MS = 5 * 60_000
+
 operator.get('/', async (c) => {
-  const [counts, recent, failures, retrying] = await Promise.all([
+  const fresh = probed && Date.now() - probed.at < PROBE_FRESH_MS ? probed : undefined
+  const [counts, recent, failures, retrying, connections] = await Promise.all([
     countByState(c.env.DB),
     listSubmissions(c.env.DB, { limit: 50 }),
     listSubmissions(c.env.DB, { state: 'failed', limit: 50 }),
     listSubmissions(c.env.DB, { state: 'retrying', limit: 50 }),
+    fresh ? fresh.reports : checkConnections(c.env).catch(() => []),
   ])
-  return c.html(statusPage({ counts, recent, failures, retrying, connection: c.env.UNIFIED_CONNECTION_ID, crmConfigured: !!c.env.UNIFIED_API_KEY }))
+  if (!fresh && connections.length) probed = { at: Date.now(), reports: connections }
+  return c.html(statusPage({ counts, recent, failures, retrying, connections, crmConfigured: !!c.env.UNIFIED_API_KEY }))
 })
+
+/** What each connection's CRM accepts, probed now, read-only, and what the configured sources need of it. */
+operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env) }))
 
 operator.get('/submissions', async (c) => {
   const parsed = filters.safeParse(c.req.query())

@@ -1,0 +1,65 @@
+/**
+ * `npm run check-connection`: what each CRM connection your sources write to accepts, probed
+ * read-only against Unified (or a local stand-in): per object, readable and searchable, and
+ * what every configured source needs of it, with the setting to change where it can't.
+ * The same check as `GET /operator/connection`, run from your machine before you deploy.
+ *
+ *   npm run check-connection                                  # UNIFIED_API_KEY from .dev.vars or the environment
+ *   npm run check-connection -- --url http://127.0.0.1:8788   # a local stand-in (npm run dev prints its address)
+ *
+ * Exits 1 when a source would fail.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs, parseEnv } from 'node:util'
+import { build } from 'esbuild'
+import { unstable_readConfig } from 'wrangler'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { values: flags } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, connection: { type: 'string' } } })
+
+const devVarsFile = ['.dev.vars', '.env'].map((f) => path.join(root, f)).find(existsSync)
+const devVars = devVarsFile ? parseEnv(readFileSync(devVarsFile, 'utf8')) : {}
+const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml') }, { hideWarnings: true })
+const setting = (name: string): string | undefined => process.env[name] || devVars[name] || (config.vars[name] as string | undefined) || undefined
+
+const env = {
+  ...config.vars,
+  UNIFIED_API_KEY: flags.key ?? setting('UNIFIED_API_KEY') ?? (flags.url ? 'standin' : undefined),
+  UNIFIED_API_URL: flags.url ?? setting('UNIFIED_API_URL'),
+  UNIFIED_CONNECTION_ID: flags.connection ?? setting('UNIFIED_CONNECTION_ID') ?? (flags.url ? 'local-dev' : undefined),
+  TYPEFORM_WEBHOOK_SECRET: setting('TYPEFORM_WEBHOOK_SECRET'),
+  STRIPE_WEBHOOK_SECRET: setting('STRIPE_WEBHOOK_SECRET'),
+}
+if (!env.UNIFIED_API_KEY) {
+  console.error('No UNIFIED_API_KEY: set it in .dev.vars or the environment, or point at a stand-in with --url.')
+  process.exit(2)
+}
+
+// The check is the Worker's own code (src/operator/connection.ts), bundled for Node: its imports have no file extensions.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-check-'))
+try {
+  const out = await build({ entryPoints: [path.join(root, 'src/operator/connection.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' })
+  const file = path.join(dir, 'connection.mjs')
+  writeFileSync(file, out.outputFiles[0]!.text)
+  const { checkConnections } = (await import(pathToFileURL(file).href)) as typeof import('../src/operator/connection')
+  const reports = await checkConnections(env)
+  let failing = false
+  for (const r of reports) {
+    console.log(`\nConnection ${r.connection || '(UNIFIED_CONNECTION_ID not set)'}${env.UNIFIED_API_URL ? ` at ${env.UNIFIED_API_URL}` : ''}`)
+    if (r.error) console.log(`  not checked: ${r.error}`)
+    for (const o of r.objects) console.log(`  ${o.object.padEnd(8)} readable: ${o.readable.padEnd(6)} searchable: ${o.searchable}${o.error ? `  (${o.error})` : ''}`)
+    for (const s of r.sources) {
+      console.log(`  ${s.source} writes ${s.writes.join(', ')}`)
+      for (const p of s.problems) console.log(`    PROBLEM: ${p}`)
+      for (const n of s.notes) console.log(`    note: ${n}`)
+      failing ||= s.problems.length > 0
+    }
+    failing ||= !!r.error
+  }
+  process.exitCode = failing ? 1 : 0
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
