@@ -21,6 +21,8 @@ export default defineConfig(async () => {
                   DELIVERY_BASE_DELAY_SECONDS: '1',
                   DELIVERY_MAX_ATTEMPTS: '4',
                   UNIFIED_TIMEOUT_MS: '2000',
+                  // One connection's pace pinned, for the pacing tests; the others adapt.
+                  UNIFIED_MAX_CALLS_PER_SECOND: 'conn-pinned=4',
                   OPERATOR_TOKEN: 'test-operator-token',
                   HASH_SECRET: 'test-hash-secret-5d1e',
                   TURNSTILE_SECRET_KEY: '1x0000000000000000000000000000000AA', // Cloudflare's always-pass test secret

@@ -180,3 +180,27 @@ export function whereConfigured(origin: { source: string; form: string }): strin
   if (origin.source === 'form') return `form "${origin.form}" ([vars.FORMS.${origin.form}])`
   return `[vars.${origin.source.toUpperCase()}]`
 }
+
+/**
+ * UNIFIED_MAX_CALLS_PER_SECOND: pins the pace of every connection ("10"), or
+ * of some ("conn_a=10,conn_b=5"; others adapt by themselves). Undefined: adapt.
+ */
+export function maxCallsPerSecond(env: { UNIFIED_MAX_CALLS_PER_SECOND?: string }, connection: string): number | undefined {
+  const raw = (env.UNIFIED_MAX_CALLS_PER_SECOND ?? '').trim()
+  if (!raw) return undefined
+  const rate = (text: string) => {
+    const n = Number(text)
+    if (!Number.isFinite(n) || n <= 0 || n > 1000) {
+      throw new ConfigError(`Invalid lead-intake configuration: vars.UNIFIED_MAX_CALLS_PER_SECOND: "${text}" is not a number of calls a second between 0 and 1000`)
+    }
+    return n
+  }
+  if (!raw.includes('=')) return rate(raw)
+  for (const pair of raw.split(',')) {
+    const [name = '', value = ''] = pair.split('=').map((p) => p.trim())
+    if (!name) throw new ConfigError('Invalid lead-intake configuration: vars.UNIFIED_MAX_CALLS_PER_SECOND: give "<connection>=<calls a second>" pairs, comma-separated')
+    const n = rate(value)
+    if (name === connection) return n
+  }
+  return undefined
+}

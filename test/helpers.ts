@@ -11,9 +11,23 @@ export type { WireLead } from '../standin/client'
 /** The stand-in's own client, for what the shortcuts below do not cover (other objects, connections' profiles). */
 export const client = standinClient(standinUrl)
 
+/**
+ * The writers' memory of the CRM (record ids, double-submit fingerprints) goes with the CRM:
+ * a test that empties the stand-in also empties every writer, as a fresh CRM would find them.
+ */
+async function forgetWriters() {
+  const { runInDurableObject, listDurableObjectIds } = await import('cloudflare:test')
+  for (const id of await listDurableObjectIds(env.LEAD_WRITER)) {
+    await runInDurableObject(env.LEAD_WRITER.get(id), (_writer, state) => state.storage.deleteAll())
+  }
+}
+
 /** Shortcuts for the test connection's leads. */
 export const standin = {
-  reset: () => client.reset(),
+  reset: async () => {
+    await client.reset()
+    await forgetWriters()
+  },
   leads: () => client.records(CONNECTION, 'lead'),
   counters: () => client.counters(CONNECTION),
   faults: (faults: Fault[]) => client.faults(faults),

@@ -44,13 +44,22 @@ describe('write = "lead" (the default)', () => {
     expect(await records('contact')).toEqual([])
   })
 
-  it('costs 3 calls for a new person (search, create, event) and 2 for an identical repeat (get, event)', async () => {
+  it('costs 3 calls for a new person (search, create, event), 2 for a repeat that changes nothing (get, event), 0 for a double submit', async () => {
     const email = `calls-${rand()}@analytical.test`
     await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal' })])
     expect(await standin.counters()).toEqual({ 'lead.list': 1, 'lead.create': 1, 'event.create': 1 })
-    const mark = await calls()
-    await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal' })])
+    let mark = await calls()
+    await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal', message: 'one more thing' })])
+    expect((await calls()) - mark).toBe(2) // get, event: the message is on the timeline, the lead has nothing new
+    mark = await calls()
+    await waitForDelivery([await post('demo', {}, { email, first_name: 'Cal', message: 'and another', note: 'x' })])
     expect((await calls()) - mark).toBe(2)
+    mark = await calls()
+    // The same fields again within minutes (a double click): recognised before any call.
+    const double = await post('demo', {}, { email, first_name: 'Cal', message: 'and another', note: 'x' })
+    expect(await waitForState(double, 'written')).toMatchObject({ action: 'repeat' })
+    expect((await calls()) - mark).toBe(0)
+    expect(await records('event')).toHaveLength(3)
   })
 
   it('records a NOTE where the CRM refuses FORM events', async () => {
@@ -114,13 +123,13 @@ describe('write = "contact" and "contact+lead"', () => {
   it('finds both again on a repeat and creates neither: 3 calls (get contact, get lead, event)', async () => {
     const email = `repeat-${rand()}@initech.test`
     const config = { write: 'contact+lead', company: true }
-    await waitForDelivery([await post('both', config, { email, company_name: 'Initech' })])
+    await waitForDelivery([await post('both', config, { email, company_name: 'Initech', note: 'first' })])
     const created = await standin.counters()
     expect(created['contact.create']).toBe(1)
     expect(created['lead.create']).toBe(1)
     expect(created['company.create']).toBe(1)
     const mark = await calls()
-    await waitForDelivery([await post('both', config, { email, company_name: 'Initech' })])
+    await waitForDelivery([await post('both', config, { email, company_name: 'Initech', note: 'second' })])
     expect((await calls()) - mark).toBe(3)
     const after = await standin.counters()
     expect([after['contact.create'], after['lead.create'], after['company.create']]).toEqual([1, 1, 1])

@@ -9,11 +9,19 @@ import { CrmError } from './errors'
 /** A Unified call that hangs longer than this is a retryable timeout. */
 export const REQUEST_TIMEOUT_MS = 10_000
 
+/** The pace of a connection (delivery/crm-gate.ts): every call waits for a permit, and says when the CRM answered 429. */
+export interface Pace {
+  /** Waits for this call's slot; throws Paced (errors.ts) when it is too far off to hold. */
+  before(): Promise<void>
+  limited(retryAfterSeconds: number | undefined): Promise<void>
+}
+
 export interface CrmTarget {
   core: UnifiedToCore
   connectionId: string
   /** How long one call may take before it is a (retryable) timeout. */
   timeoutMs: number
+  pace?: Pace
 }
 
 export interface CrmSettings {
@@ -28,7 +36,7 @@ export interface CrmSettings {
  * The target of one connection (a source's own, else UNIFIED_CONNECTION_ID). Throws a retryable
  * CrmError when the connection is not configured: leads wait in the queue until it is.
  */
-export function crmTarget(env: CrmSettings, connection = env.UNIFIED_CONNECTION_ID): CrmTarget {
+export function crmTarget(env: CrmSettings, connection = env.UNIFIED_CONNECTION_ID, pace?: Pace): CrmTarget {
   if (!env.UNIFIED_API_KEY) {
     throw new CrmError('UNIFIED_API_KEY is not set, so leads wait in the queue: set it with `npx wrangler secret put UNIFIED_API_KEY`', true)
   }
@@ -42,5 +50,5 @@ export function crmTarget(env: CrmSettings, connection = env.UNIFIED_CONNECTION_
     timeoutMs,
     retryConfig: { strategy: 'none' },
   })
-  return { core, connectionId: connection, timeoutMs }
+  return { core, connectionId: connection, timeoutMs, ...(pace ? { pace } : {}) }
 }

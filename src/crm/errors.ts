@@ -84,3 +84,15 @@ export function classify(operation: string, error: unknown): CrmError {
   const retryable = RETRYABLE_CLIENT_ERRORS.has(name)
   return new CrmError(`${operation}: ${name}${retryable ? hint(operation) : ''}`, retryable)
 }
+
+/**
+ * Held back by the connection's pace (its rate, or a Retry-After): not a
+ * failure. The submission comes back through the queue in `retryAfter`
+ * seconds, and the attempt is not counted.
+ */
+export class Paced extends CrmError {
+  override name = 'Paced'
+  constructor(retryAfter: number) {
+    super(`waiting ${retryAfter}s for the CRM's rate limit`, true, 429, retryAfter)
+  }
+}

@@ -5,7 +5,8 @@
  * names no field and quotes nothing (see errors.ts).
  */
 import type { ZodType, ZodTypeDef } from 'zod/v3'
-import { classify } from './errors'
+import type { CrmTarget } from './client'
+import { classify, parseRetryAfter } from './errors'
 
 /** JSON nulls as absent fields. */
 const withoutNulls = (value: unknown): unknown =>
@@ -47,3 +48,14 @@ export const listReader =
     const records = raw.map(one)
     return records.every((r): r is R => r !== undefined) ? records : undefined
   }
+
+/**
+ * One Unified call at the connection's pace: a permit first, and a 429 told
+ * to the pacer (which then holds every writer of the connection back).
+ */
+export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Promise<Result<T>> {
+  await t.pace?.before()
+  const res = await call()
+  if (statusOf(res) === 429) await t.pace?.limited(parseRetryAfter((res as { error: { headers?: Headers } }).error.headers?.get('retry-after')))
+  return res
+}

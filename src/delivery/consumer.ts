@@ -68,7 +68,8 @@ const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | unde
 export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
   const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
-  const attempts = message.attempts
+  // Failed attempts: those of this message, and those spent before it was sent again after waiting for the CRM's pace.
+  const attempts = (m.spent ?? 0) + message.attempts
   const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
   const payload: Payload | null = m.payload ?? (await storedPayload(env.DB, m.id))
   if (!payload) {
@@ -106,9 +107,20 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     }
   }
   if (outcome.ok) {
-    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action: outcome.action })
+    const action = outcome.double ? 'repeat' : outcome.action
+    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action })
     message.ack()
-    log('info', 'lead delivered', { ...ids, action: outcome.action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
+    log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
+    return
+  }
+  if (outcome.paced) {
+    // Held back by the CRM's rate limit: not a failed attempt. The submission comes back when the pace has room,
+    // as a new message that carries the attempts it had spent, so waiting never runs out the retry budget.
+    const delaySeconds = Math.max(1, Math.ceil(outcome.retryAfter ?? 1))
+    await env.LEADS.send({ ...m, spent: attempts - 1 }, { contentType: 'json', delaySeconds })
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts: attempts - 1, lastError: 'waiting for the CRM’s rate limit' })
+    message.ack()
+    log('info', 'lead paced', { ...ids, delaySeconds })
     return
   }
   if (outcome.retryable && attempts < DELIVERY_MAX_ATTEMPTS) {

@@ -1,18 +1,154 @@
 /**
- * Honours Unified's Retry-After for the whole connection: once it says
- * "wait", no writer calls it again before the time is up. One Durable Object
- * per connection holds the time, so every writer sees the same answer.
+ * The pace of one CRM connection. Every Unified call first takes a permit
+ * here: a slot in a schedule spaced at the rate the CRM grants, never inside
+ * a Retry-After. The rate adapts by itself, like TCP's congestion control:
+ * it doubles each second of calls until the first 429, which marks the CRM's
+ * ceiling (the calls actually made in the last second); it is then cut and
+ * grows back to just under that ceiling, probing above it only slowly. Or it
+ * is pinned (UNIFIED_MAX_CALLS_PER_SECOND). One Durable Object per connection,
+ * so every writer of that connection shares it; one round trip per call.
+ *
+ * (The class keeps its first name, CrmGate, from when it only held a
+ * Retry-After: renaming a Durable Object class takes a migration.)
  */
 import { DurableObject } from 'cloudflare:workers'
 
+/** Calls a second before anything is known: below every CRM's published limit (HubSpot 10/s, Pipedrive 8/s…). */
+export const START_RATE = 5
+const MIN_RATE = 0.5
+const MAX_RATE = 500
+/** After a 429, the rate is cut to this share of the ceiling, and grows back to TARGET of it. */
+const CUT = 0.7
+const TARGET = 0.85
+/** A pinned rate is kept this far below the pin: a CRM's window and the network's jitter are not exact. */
+const PIN_MARGIN = 0.9
+
+export type Permit = { waitedMs: number } | { deferMs: number }
+
+/** A call waiting for its slot; re-planned when the CRM says 429 (its slot may now be inside a Retry-After). */
+interface Waiter {
+  at: number
+  maxWaitMs: number
+  pinned?: number
+  since: number
+  timer: ReturnType<typeof setTimeout>
+  resolve: (p: Permit) => void
+}
+
 export class CrmGate extends DurableObject<Env> {
-  /** Epoch ms before which nobody may call this connection; 0 when open. */
-  async pausedUntil(): Promise<number> {
-    return (await this.ctx.storage.get<number>('until')) ?? 0
+  #rate = START_RATE
+  /** The calls a second at which the CRM said 429 (undefined until it has). */
+  #ceiling: number | undefined
+  #nextFree = 0
+  #pausedUntil = 0
+  #lastCut = 0
+  /** Grant times of the last second, to measure the rate actually reached. */
+  #recent: number[] = []
+  #waiting: Waiter[] = []
+  #loaded: Promise<void>
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    // A Retry-After and a learned ceiling outlive the object's eviction.
+    this.#loaded = ctx.blockConcurrencyWhile(async () => {
+      this.#pausedUntil = (await ctx.storage.get<number>('until')) ?? 0
+      this.#ceiling = await ctx.storage.get<number>('ceiling')
+      if (this.#ceiling) this.#rate = this.#ceiling * TARGET
+    })
   }
 
+  /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
+  #take(pinned: number | undefined): number {
+    const now = Date.now()
+    const slot = Math.max(now, this.#nextFree, this.#pausedUntil)
+    this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
+    this.#recent = [...this.#recent.filter((t) => t > slot - 1000), slot]
+    if (!pinned) this.#grow()
+    return slot
+  }
+
+  /**
+   * Answers when this call may go: at once, or after waiting here for its slot
+   * (one round trip either way). When the first free slot is more than
+   * `maxWaitMs` away, answers `deferMs` at once: the caller should come back
+   * through the queue rather than hold a consumer.
+   */
+  async acquire(maxWaitMs: number, pinned?: number): Promise<Permit> {
+    await this.#loaded
+    const now = Date.now()
+    const first = Math.max(now, this.#nextFree, this.#pausedUntil)
+    if (first - now > maxWaitMs) return { deferMs: first - now }
+    const at = this.#take(pinned)
+    if (at <= now) return { waitedMs: 0 }
+    return new Promise<Permit>((resolve) => this.#wait({ at, maxWaitMs, pinned, since: now, resolve, timer: undefined as never }))
+  }
+
+  #wait(w: Waiter): void {
+    w.timer = setTimeout(() => {
+      this.#waiting = this.#waiting.filter((x) => x !== w)
+      w.resolve({ waitedMs: Date.now() - w.since })
+    }, Math.max(0, w.at - Date.now()))
+    this.#waiting.push(w)
+  }
+
+  /** After a 429, calls already waiting get new slots after the Retry-After, at the new rate (or go back to the queue). */
+  #replan(): void {
+    const waiting = this.#waiting.sort((a, b) => a.at - b.at)
+    this.#waiting = []
+    this.#nextFree = this.#pausedUntil
+    for (const w of waiting) {
+      clearTimeout(w.timer)
+      const first = Math.max(Date.now(), this.#nextFree, this.#pausedUntil)
+      if (first - w.since > w.maxWaitMs) {
+        w.resolve({ deferMs: first - Date.now() })
+        continue
+      }
+      w.at = this.#take(w.pinned)
+      this.#wait(w)
+    }
+  }
+
+  /** Per granted call: double per second before the first 429; after it, back to the target, then probe slowly. */
+  #grow(): void {
+    const r = this.#rate
+    if (this.#ceiling === undefined) this.#rate = Math.min(MAX_RATE, r * 2 ** (1 / r))
+    else if (r < this.#ceiling * TARGET) this.#rate = Math.min(this.#ceiling * TARGET, r + 0.5 / r)
+    else this.#rate = Math.min(MAX_RATE, r + 0.05 / r)
+  }
+
+  /** The CRM answered 429: no call before its Retry-After, and a lower rate (once per second, however many calls were in flight). */
+  async limited(retryAfterSeconds: number | undefined): Promise<void> {
+    await this.#loaded
+    const now = Date.now()
+    const until = now + Math.max(1, retryAfterSeconds ?? 1) * 1000
+    if (until > this.#pausedUntil) {
+      this.#pausedUntil = until
+      await this.ctx.storage.put('until', until)
+    }
+    if (now - this.#lastCut >= 1000) {
+      this.#lastCut = now
+      // What the CRM refused is what it was given in the last second (slots granted for later don't count yet).
+      const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
+      this.#ceiling = Math.max(MIN_RATE, reached, this.#rate * CUT)
+      this.#rate = Math.max(MIN_RATE, this.#ceiling * CUT)
+      await this.ctx.storage.put('ceiling', this.#ceiling)
+    }
+    this.#replan()
+  }
+
+  /** Another Retry-After (a 503 that says when to come back): no call before it, the rate unchanged. */
   async pause(until: number): Promise<void> {
-    if (until > (await this.pausedUntil())) await this.ctx.storage.put('until', until)
+    await this.#loaded
+    if (until <= this.#pausedUntil) return
+    this.#pausedUntil = until
+    await this.ctx.storage.put('until', until)
+    this.#replan()
+  }
+
+  /** The connection's pace, for the operator and tests. */
+  async state(): Promise<{ rate: number; ceiling?: number; pausedUntil: number }> {
+    await this.#loaded
+    return { rate: this.#rate, ...(this.#ceiling ? { ceiling: this.#ceiling } : {}), pausedUntil: this.#pausedUntil }
   }
 }
 

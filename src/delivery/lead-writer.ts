@@ -7,9 +7,10 @@
  * explicit chain.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { crmTarget } from '../crm/client'
+import { maxCallsPerSecond } from '../config'
+import { crmTarget, type Pace } from '../crm/client'
 import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/company'
-import { classify, CrmError } from '../crm/errors'
+import { classify, CrmError, Paced } from '../crm/errors'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
 import type { LeadDraft } from '../lead/draft'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
@@ -26,6 +27,34 @@ export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
  * creating again then would duplicate the record.
  */
 export const CREATE_GRACE_TIMEOUTS = 6
+
+/**
+ * How long a writer may wait for its slot in the connection's pace; a slot
+ * further off is waited for in the queue, not in a consumer that could write
+ * other people meanwhile.
+ */
+export const MAX_INLINE_WAIT_MS = 10_000
+
+/** The same fields from the same person again within this long (a double click, a back-button resubmit) cost no call. */
+export const DOUBLE_SUBMIT_MS = 10 * 60_000
+
+/** A draft's fingerprint: equal for equal submissions of one person. */
+const fingerprint = async (draft: LeadDraft) =>
+  [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(draft))))].map((b) => b.toString(16).padStart(2, '0')).join('')
+
+/** The connection's pace as a CrmTarget uses it: a permit before each call, a 429 reported. */
+export function paceOf(env: Env, connection: string): Pace {
+  const gate = gateFor(env, connection)
+  const pinned = maxCallsPerSecond(env, connection)
+  return {
+    before: async () => {
+      // One round trip: the pace answers when this call may go (having held it until then), or to come back later.
+      const permit = await gate.acquire(MAX_INLINE_WAIT_MS, pinned)
+      if ('deferMs' in permit) throw new Paced(Math.ceil(permit.deferMs / 1000))
+    },
+    limited: (seconds) => gate.limited(seconds),
+  }
+}
 
 /** A written submission: what the log says of it when the queue brings it again. */
 interface Done {
@@ -71,7 +100,7 @@ export class LeadWriter extends DurableObject<Env> {
       const known = await storage.get<string>('companyId')
       if (known) return { id: known }
       try {
-        const target = crmTarget(this.env, connection)
+        const target = crmTarget(this.env, connection, paceOf(this.env, connection))
         await this.#settled('company', target.timeoutMs)
         const result = await findOrCreateCompany(target, q, () => storage.put('createSentAt:company', Date.now()))
         if ('unsupported' in result) return result
@@ -81,6 +110,7 @@ export class LeadWriter extends DurableObject<Env> {
       } catch (error) {
         if (error instanceof Settling) return { error: error.message, retryable: true, retryAfter: error.seconds }
         const e = classify('find company', error)
+        if (e.status !== undefined && e.status < 500) await storage.delete('createSentAt:company')
         return { error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
       }
     })
@@ -107,14 +137,14 @@ export class LeadWriter extends DurableObject<Env> {
     // A queue redelivers at least once: a submission already written is not written again.
     const done = await storage.get<Done>(`done:${id}`)
     if (done) return { ok: true, action: done.action, records: done.records, repeat: true }
-    const gate = gateFor(this.env, connection)
-    const until = await gate.pausedUntil()
-    if (until > Date.now()) {
-      const retryAfter = Math.ceil((until - Date.now()) / 1000)
-      return { ok: false, error: `Unified asked to wait ${retryAfter}s more (Retry-After)`, retryable: true, retryAfter }
+    const seenKey = `seen:${await fingerprint(draft)}`
+    const seen = await storage.get<Done>(seenKey)
+    if (seen && Date.now() - seen.at < DOUBLE_SUBMIT_MS) {
+      await storage.put<Done>(`done:${id}`, { ...seen, at: Date.now() })
+      return { ok: true, action: 'unchanged', records: seen.records, repeat: true, double: true }
     }
     try {
-      const target = crmTarget(this.env, connection)
+      const target = crmTarget(this.env, connection, paceOf(this.env, connection))
       const known = await this.#records()
       const plan = draft.plan
       for (const object of ['lead', 'contact'] as const) {
@@ -138,22 +168,30 @@ export class LeadWriter extends DurableObject<Env> {
         beforeEvent: () => storage.put(`eventSentAt:${id}`, Date.now()),
       })
       const records = { lead: result.lead, contact: result.contact, company: result.company, event: result.event }
-      await storage.put<Done>(`done:${id}`, { action: result.action, records, at: Date.now() })
+      const written: Done = { action: result.action, records, at: Date.now() }
+      await storage.put<Done>({ [`done:${id}`]: written, [seenKey]: written })
       await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
       return { ok: true, action: result.action, records, repeat: false, refused: result.refused }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
-      if (error instanceof Settling) return { ok: false, error: error.message, retryable: true, retryAfter: error.seconds }
+      // Waiting for a create that may still land is not a failed attempt either.
+      if (error instanceof Settling) return { ok: false, error: error.message, retryable: true, retryAfter: error.seconds, paced: true }
       const e = classify('write', error)
-      if (e.retryAfter) await gate.pause(Date.now() + e.retryAfter * 1000)
-      return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported }
+      // A 4xx (a 429 among them) means nothing was created: no create's outcome is in doubt.
+      if (e.status !== undefined && e.status < 500) await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`])
+      // A 429 was told to the pace already; another Retry-After (a 503's) holds every writer of the connection too.
+      if (e.retryAfter && e.status !== 429) await gateFor(this.env, connection).pause(Date.now() + e.retryAfter * 1000)
+      const paced = e instanceof Paced || e.status === 429
+      return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported, ...(paced ? { paced } : {}) }
     }
   }
 
-  /** Forget submission ids older than DONE_TTL_MS; keep the person's records. */
+  /** Forget submission ids older than DONE_TTL_MS and double-submit fingerprints; keep the person's records. */
   override async alarm(): Promise<void> {
     const cutoff = Date.now() - DONE_TTL_MS
+    const seen = [...(await this.ctx.storage.list<Done>({ prefix: 'seen:' })).keys()]
+    for (let i = 0; i < seen.length; i += 128) await this.ctx.storage.delete(seen.slice(i, i + 128))
     const entries = await this.ctx.storage.list<Done>({ prefix: 'done:' })
     const stale = [...entries].filter(([, d]) => d.at < cutoff).map(([k]) => k)
     for (let i = 0; i < stale.length; i += 128) await this.ctx.storage.delete(stale.slice(i, i + 128))

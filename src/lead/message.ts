@@ -34,6 +34,8 @@ export interface LeadMessage {
   origin: Origin
   /** Bumped by every replay: an outcome reported for an older generation no longer changes the log. */
   gen: number
+  /** Failed attempts spent before this message was sent again (waits for the CRM's rate don't count). */
+  spent?: number
   /** The lead; absent when it was too large for a queue message and waits in D1 (`submissions.payload`). */
   payload?: Payload
 }
@@ -58,7 +60,9 @@ export type WriteOutcome =
       ok: true
       action: 'created' | 'updated' | 'unchanged'
       records: CrmRecordIds
+      /** The queue brought a submission already written, or (`double`) the person sent the same fields again within minutes. */
       repeat: boolean
+      double?: true
       /** Identifiers of the draft the record did not take (a public form matched to an existing record); see identity ledger. */
       refused?: string[]
     }
@@ -70,6 +74,8 @@ export type WriteOutcome =
       retryAfter?: number
       /** The person was merged into another before this write committed: resolve again and write there. */
       reroute?: true
+      /** Held back by the connection's rate (a 429, or no slot soon): not a failed attempt. */
+      paced?: true
       /** The CRM object the connection does not support (a setting must change). */
       unsupported?: 'lead' | 'contact' | 'company' | 'event'
     }

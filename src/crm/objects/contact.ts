@@ -4,7 +4,7 @@ import { contactGetCrmContact } from '@unified-api/typescript-sdk/funcs/contactG
 import { contactListCrmContacts } from '@unified-api/typescript-sdk/funcs/contactListCrmContacts.js'
 import { contactPatchCrmContact } from '@unified-api/typescript-sdk/funcs/contactPatchCrmContact.js'
 import { type CrmContact, CrmContact$inboundSchema } from '@unified-api/typescript-sdk/sdk/models/shared/crmcontact.js'
-import { listReader, reader, statusOf, unwrap } from '../sdk'
+import { listReader, paced, reader, statusOf, unwrap } from '../sdk'
 import type { EditableObject } from './types'
 
 const one = reader(CrmContact$inboundSchema)
@@ -15,13 +15,13 @@ export const contact: EditableObject<CrmContact> = {
   list: async (t, q) =>
     unwrap(
       'list contacts',
-      await contactListCrmContacts(t.core, { connectionId: t.connectionId, query: q.query, limit: q.limit, offset: q.offset, companyId: q.filters?.companyId }),
+      await paced(t, () => contactListCrmContacts(t.core, { connectionId: t.connectionId, query: q.query, limit: q.limit, offset: q.offset, companyId: q.filters?.companyId })),
       many,
     ),
   get: async (t, id) => {
-    const res = await contactGetCrmContact(t.core, { connectionId: t.connectionId, id })
+    const res = await paced(t, () => contactGetCrmContact(t.core, { connectionId: t.connectionId, id }))
     return statusOf(res) === 404 ? undefined : unwrap('get contact', res, one)
   },
-  create: async (t, record) => unwrap('create contact', await contactCreateCrmContact(t.core, { connectionId: t.connectionId, crmContact: record }), one),
-  patch: async (t, id, patch) => unwrap('update contact', await contactPatchCrmContact(t.core, { connectionId: t.connectionId, id, crmContact: patch }), one),
+  create: async (t, record) => unwrap('create contact', await paced(t, () => contactCreateCrmContact(t.core, { connectionId: t.connectionId, crmContact: record })), one),
+  patch: async (t, id, patch) => unwrap('update contact', await paced(t, () => contactPatchCrmContact(t.core, { connectionId: t.connectionId, id, crmContact: patch })), one),
 }
