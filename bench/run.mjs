@@ -27,7 +27,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
-import { ensureModernNode, ROOT, runWrangler, startLocalStack } from '../scripts/local-stack.mjs'
+import { ensureModernNode, ROOT, runWrangler, startLocalStack } from '../scripts/local-stack.ts'
 
 await ensureModernNode()
 
