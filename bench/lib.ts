@@ -9,7 +9,7 @@ import { type Call, type StandinClient, type WireLead, standinClient } from '../
 
 // ------------------------------------------------------------- the contract
 
-export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults'] as const
+export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults', 'burst'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 /** A running local stack (the stand-in + `wrangler dev`) as a scenario sees it. */

@@ -7,6 +7,7 @@
  *   calls       Unified calls per lead: new, changed repeat, identical repeat
  *   throughput  form posts/s next to GET /healthz on a local Worker
  *   faults      Unified failing, then recovering: leads written, duplicates, lost
+ *   burst       300 people at once against a rate-limited CRM: drain, 429s, calls, post → CRM
  *
  * With no names it runs them all, in that order (`npm run bench -- burst calls`
  * runs those two, still in that order: calls and throughput share one local
@@ -34,6 +35,7 @@ import {
   errorMessage,
 } from './lib.ts'
 import { bundle } from './scenarios/bundle.ts'
+import { burst } from './scenarios/burst.ts'
 import { calls } from './scenarios/calls.ts'
 import { faults } from './scenarios/faults.ts'
 import { throughput } from './scenarios/throughput.ts'
@@ -51,6 +53,8 @@ const SCENARIOS: Record<ScenarioName, Entry> = {
   calls: { run: calls, limitSeconds: 180, sharesStack: true },
   throughput: { run: throughput, limitSeconds: 240, sharesStack: true },
   faults: { run: faults, limitSeconds: 240, sharesStack: false },
+  // Three local Workers, runs of up to 150 + 150 + 60 s, and the double submit.
+  burst: { run: burst, limitSeconds: 720, sharesStack: false },
 }
 
 interface ScenarioRecord {
