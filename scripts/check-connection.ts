@@ -44,7 +44,9 @@ try {
   const out = await build({ entryPoints: [path.join(root, 'src/operator/connection.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' })
   const file = path.join(dir, 'connection.mjs')
   writeFileSync(file, out.outputFiles[0]!.text)
-  const { checkConnections } = (await import(pathToFileURL(file).href)) as typeof import('../src/operator/connection')
+  // The bundle's export, typed by hand: the Worker's types (src/) are not this Node script's.
+  type Report = { connection: string; error?: string; objects: { object: string; readable: string; searchable: string; error?: string }[]; sources: { source: string; writes: string[]; problems: string[]; notes: string[] }[] }
+  const { checkConnections } = (await import(pathToFileURL(file).href)) as { checkConnections(env: object): Promise<Report[]> }
   const reports = await checkConnections(env)
   let failing = false
   for (const r of reports) {

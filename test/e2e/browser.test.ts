@@ -9,8 +9,7 @@ import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error: a plain .mjs module shared with `npm run dev`
-import { startLocalStack } from '../../scripts/local-stack.mjs'
+import { startLocalStack } from '../../scripts/local-stack.ts'
 
 const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p))
 if (!CHROMIUM) {

@@ -4,7 +4,7 @@
  * the local Unified stand-in on http://127.0.0.1:8788 (or the next free port).
  * Local D1 migrations are applied first. Ctrl-C stops everything.
  */
-import { ensureModernNode, localVarsFile, realUnifiedKey, startLocalStack } from './local-stack.mjs'
+import { ensureModernNode, type LocalStack, localVarsFile, realUnifiedKey, startLocalStack } from './local-stack.ts'
 
 await ensureModernNode()
 
@@ -24,7 +24,7 @@ const ownToken = !localVarsFile().vars.OPERATOR_TOKEN
 const vars = { DEMO_PAGE: 'true', ...(ownToken ? { OPERATOR_TOKEN: DEV_OPERATOR_TOKEN } : {}) }
 const starting = startLocalStack({ standin: !real, connectionId: CONNECTION_ID, signal: abort.signal, vars })
 let stopping = false
-async function stop(code) {
+async function stop(code: number): Promise<void> {
   if (stopping) return
   stopping = true
   abort.abort()
@@ -39,12 +39,12 @@ process.on('SIGHUP', () => stop(129))
 const parent = process.ppid
 setInterval(() => process.ppid !== parent && stop(143), 1000).unref()
 
-let stack
+let stack: LocalStack
 try {
   stack = await starting
 } catch (error) {
   if (stopping) await new Promise(() => {}) // stop() exits
-  console.error(`\nnpm run dev: ${error.message}`)
+  console.error(`\nnpm run dev: ${(error as Error).message}`)
   process.exit(1)
 }
 

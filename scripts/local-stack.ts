@@ -4,13 +4,14 @@
  * process group), with the Worker pointed at the stand-in through --var.
  * Everything listens on loopback only.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseEnv } from 'node:util'
+import type { RunningStandin } from '../standin/server.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 /** The API key the Worker sends to the stand-in (which only checks that there is one). */
@@ -26,7 +27,7 @@ const BIN = path.join(ROOT, 'node_modules', '.bin')
  * Node 24 (node_modules/.bin/node) first on PATH. When started with an older
  * `node`, run the same script again with the project's Node and pass its exit code on.
  */
-export async function ensureModernNode() {
+export async function ensureModernNode(): Promise<void> {
   if (process.features.typescript) return
   const local = path.join(BIN, 'node')
   if (!existsSync(local) || process.execPath === local) {
@@ -34,31 +35,39 @@ export async function ensureModernNode() {
     process.exit(1)
   }
   const child = spawn(local, process.argv.slice(1), { stdio: 'inherit' })
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
-  const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 128 + os.constants.signals[s] : 1))))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
+  const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(exitStatus(c, s))))
   process.exit(code)
 }
 
+/** A child's exit as a shell reports it: its code, or 128 + the signal that ended it. */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? (signal ? 128 + os.constants.signals[signal] : 1)
+}
+
+/** Extra environment variables; `undefined` removes one. */
+export type EnvOverrides = Record<string, string | undefined>
+
 /** The environment for wrangler: the project's Node first on PATH (wrangler needs >= 22); `undefined` in `extra` removes a variable. */
-export function wranglerEnv(extra = {}) {
-  const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra }
+export function wranglerEnv(extra: EnvOverrides = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, ...extra }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
   return env
 }
 
-const canListen = (port, host) =>
-  new Promise((resolve) => {
+const canListen = (port: number, host: string) =>
+  new Promise<boolean>((resolve) => {
     const server = net.createServer()
-    server.once('error', (error) => resolve(error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT'))
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT'))
     server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
   })
 
 /** `preferred` or the next free port on loopback (IPv4 and, where present, IPv6); 0 = any free port. */
-export async function freePort(preferred = 0) {
+export async function freePort(preferred = 0): Promise<number> {
   if (preferred === 0) {
     const server = net.createServer()
-    await new Promise((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
-    const { port } = server.address()
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
+    const { port } = server.address() as AddressInfo
     await new Promise((resolve) => server.close(resolve))
     return port
   }
@@ -72,7 +81,7 @@ export async function freePort(preferred = 0) {
  * The Worker's local vars as wrangler dev would read them: .dev.vars, else .env
  * (wrangler's own fallback). Returns the file used and its values.
  */
-export function localVarsFile(root = ROOT) {
+export function localVarsFile(root = ROOT): { file: string | undefined; vars: Record<string, string | undefined> } {
   for (const name of ['.dev.vars', '.env']) {
     const file = path.join(root, name)
     if (existsSync(file)) return { file, vars: parseEnv(readFileSync(file, 'utf8')) }
@@ -80,18 +89,21 @@ export function localVarsFile(root = ROOT) {
   return { file: undefined, vars: {} }
 }
 
-const isRealKey = (value) => typeof value === 'string' && value.trim() !== '' && value !== STANDIN_KEY
+const isRealKey = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '' && value !== STANDIN_KEY
 
 /** Where a real Unified key comes from, if one is set: the vars file wins over the environment. */
-export function realUnifiedKey(root = ROOT) {
+export function realUnifiedKey(root = ROOT): { source: string } | undefined {
   const { file, vars } = localVarsFile(root)
-  if (isRealKey(vars.UNIFIED_API_KEY)) return { source: path.basename(file) }
+  if (file && isRealKey(vars.UNIFIED_API_KEY)) return { source: path.basename(file) }
   if (isRealKey(process.env.UNIFIED_API_KEY)) return { source: 'environment' }
   return undefined
 }
 
 /** Runs wrangler to completion with no terminal input (so it never prompts); rejects with its output on failure. */
-export function runWrangler(args, { cwd = ROOT, env = {}, timeoutMs = 120_000 } = {}) {
+export function runWrangler(
+  args: string[],
+  { cwd = ROOT, env = {}, timeoutMs = 120_000 }: { cwd?: string; env?: EnvOverrides; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRANGLER, ...args], {
       cwd,
@@ -99,8 +111,8 @@ export function runWrangler(args, { cwd = ROOT, env = {}, timeoutMs = 120_000 } 
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
-    child.stdout.on('data', (d) => (output += d))
-    child.stderr.on('data', (d) => (output += d))
+    child.stdout.on('data', (d: Buffer) => (output += d))
+    child.stderr.on('data', (d: Buffer) => (output += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('error', reject)
     child.on('exit', (code, signal) => {
@@ -112,36 +124,67 @@ export function runWrangler(args, { cwd = ROOT, env = {}, timeoutMs = 120_000 } 
 }
 
 /** `wrangler d1 migrations apply <db> --local`, non-interactive. */
-export function applyMigrations({ cwd = ROOT, persistTo, env } = {}) {
+export function applyMigrations({ cwd = ROOT, persistTo, env }: { cwd?: string; persistTo?: string; env?: EnvOverrides } = {}): Promise<string> {
   const args = ['d1', 'migrations', 'apply', D1_DATABASE, '--local', ...(persistTo ? ['--persist-to', persistTo] : [])]
   return runWrangler(args, { cwd, env: { WRANGLER_HIDE_BANNER: 'true', ...env } })
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/**
- * Starts the stack and resolves once GET /healthz answers 200.
- *
- * options:
- * - cwd: the project (default: this repository)
- * - standin: true (default) to run the stand-in and point the Worker at it; false to use the configured Unified
- * - standinPort / workerPort: preferred ports, the next free one is taken (0: any)
- * - ip: the Worker's listen address (default 127.0.0.1)
- * - connectionId: the connection id the Worker uses with the stand-in
- * - persistTo: wrangler's local state directory (default .wrangler/state)
- * - output: 'inherit' (wrangler prints to this terminal) or a writable stream for wrangler's output
- * - env: extra environment for wrangler
- * - readyTimeoutMs: how long to wait for /healthz
- * - signal: an AbortSignal that cancels the start (everything started so far is stopped)
- * - script: serve this already-built Worker (e.g. `wrangler deploy --dry-run --outdir` output)
- *   with --no-bundle instead of building src/; the config is still the project's wrangler.toml
- * - watchConfig: false to ignore edits of wrangler.toml while running (default true)
- *
- * `vars` are extra Worker vars (not secrets: they show in `ps`).
- * Returns { workerUrl, standin, standinUrl, connectionId, exited, stop() }.
- * `exited` resolves with wrangler's exit code when it ends on its own or is stopped.
- */
-export async function startLocalStack(options = {}) {
+export interface LocalStackOptions {
+  /** The project (default: this repository). */
+  cwd?: string
+  /** true (default) to run the stand-in and point the Worker at it; false to use the configured Unified. */
+  standin?: boolean
+  /** Preferred ports, the next free one is taken (0: any). */
+  standinPort?: number
+  workerPort?: number
+  /** The Worker's listen address (default 127.0.0.1). */
+  ip?: string
+  /** The connection id the Worker uses with the stand-in. */
+  connectionId?: string
+  /** wrangler's local state directory (default .wrangler/state). */
+  persistTo?: string
+  /** 'inherit' (wrangler prints to this terminal) or a writable stream for wrangler's output. */
+  output?: 'inherit' | NodeJS.WritableStream
+  /** Extra environment for wrangler. */
+  env?: EnvOverrides
+  /** How long to wait for /healthz. */
+  readyTimeoutMs?: number
+  /** Cancels the start (everything started so far is stopped). */
+  signal?: AbortSignal
+  /**
+   * Serve this already-built Worker (e.g. `wrangler deploy --dry-run --outdir` output) with
+   * --no-bundle instead of building src/; the config is still the project's wrangler.toml.
+   */
+  script?: string
+  /** false to ignore edits of wrangler.toml while running (default true). */
+  watchConfig?: boolean
+  /** Extra Worker vars (not secrets: they show in `ps`). */
+  vars?: Record<string, string>
+}
+
+export interface LocalStack {
+  workerUrl: string
+  standin: RunningStandin | undefined
+  standinUrl: string | undefined
+  connectionId: string | undefined
+  /** Resolves with wrangler's exit code when it ends on its own or is stopped. */
+  exited: Promise<number>
+  stop(): Promise<void>
+}
+
+/** A stack with the stand-in (the default): its URL and the connection the Worker uses are known. */
+export interface StandinStack extends LocalStack {
+  standin: RunningStandin
+  standinUrl: string
+  connectionId: string
+}
+
+/** Starts the stack and resolves once GET /healthz answers 200. */
+export function startLocalStack(options?: LocalStackOptions & { standin?: true }): Promise<StandinStack>
+export function startLocalStack(options: LocalStackOptions): Promise<LocalStack>
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const {
     cwd = ROOT,
     standin: useStandin = true,
@@ -162,13 +205,13 @@ export async function startLocalStack(options = {}) {
     if (signal?.aborted) throw new Error('start-up cancelled')
   }
 
-  const cleanups = []
+  const cleanups: (() => Promise<void>)[] = []
   const cleanup = async () => {
-    while (cleanups.length) await cleanups.pop()().catch(() => undefined)
+    for (let step = cleanups.pop(); step; step = cleanups.pop()) await step().catch(() => undefined)
   }
 
   try {
-    let standin
+    let standin: RunningStandin | undefined
     const args = ['dev', '--ip', ip, '--show-interactive-dev-session=false']
     // With an explicit script wrangler would look for the config next to it: name the project's.
     if (script) args.push('--config', path.join(cwd, 'wrangler.toml'), '--no-bundle', script)
@@ -176,17 +219,18 @@ export async function startLocalStack(options = {}) {
 
     if (useStandin) {
       // A .ts import: Node strips the types (see ensureModernNode).
-      const { startStandin } = await import(pathToFileURL(path.join(cwd, 'standin', 'server.ts')).href)
-      standin = await startStandin(await freePort(standinPort), '127.0.0.1')
-      cleanups.push(() => standin.close())
+      const { startStandin }: typeof import('../standin/server.ts') = await import(pathToFileURL(path.join(cwd, 'standin', 'server.ts')).href)
+      const running = await startStandin(await freePort(standinPort), '127.0.0.1')
+      standin = running
+      cleanups.push(() => running.close())
       args.push(
         '--local',
-        '--var', `UNIFIED_API_URL:${standin.url}`,
+        '--var', `UNIFIED_API_URL:${running.url}`,
         '--var', `UNIFIED_API_KEY:${STANDIN_KEY}`,
         '--var', `UNIFIED_CONNECTION_ID:${connectionId}`,
         // The demo page links to what the stand-in holds; Turnstile's test secrets are answered there too.
-        '--var', `DEMO_LEADS_URL:${standin.url}/`,
-        '--var', `TURNSTILE_VERIFY_URL:${standin.url}/turnstile/v0/siteverify`,
+        '--var', `DEMO_LEADS_URL:${running.url}/`,
+        '--var', `TURNSTILE_VERIFY_URL:${running.url}/turnstile/v0/siteverify`,
       )
     } else if (!isRealKey(localVarsFile(cwd).vars.UNIFIED_API_KEY) && isRealKey(process.env.UNIFIED_API_KEY)) {
       // The key is only in the environment, which wrangler dev does not pass to the Worker.
@@ -215,7 +259,7 @@ export async function startLocalStack(options = {}) {
     const workerUrl = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`
 
     // Its own process group, so stop() reaches wrangler, its CLI child and workerd alike.
-    const child = spawn(process.execPath, [WRANGLER, ...args], {
+    const child: ChildProcess = spawn(process.execPath, [WRANGLER, ...args], {
       cwd,
       // The Worker never reads request.cf: skip miniflare's download of it from workers.cloudflare.com.
       env: wranglerEnv({
@@ -227,17 +271,18 @@ export async function startLocalStack(options = {}) {
       detached: true,
     })
     if (output !== 'inherit') {
-      child.stdout.pipe(output, { end: false })
-      child.stderr.pipe(output, { end: false })
+      child.stdout?.pipe(output, { end: false })
+      child.stderr?.pipe(output, { end: false })
     }
-    let exitCode
-    const exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => resolve((exitCode = code ?? (signal ? 128 + os.constants.signals[signal] : 1))))
+    // Set by the child's exit event: read in the loops below, so not narrowed to its initial value.
+    let exitCode = undefined as number | undefined
+    const exited = new Promise<number>((resolve) => {
+      child.on('exit', (code, signal) => resolve((exitCode = exitStatus(code, signal))))
       child.on('error', () => resolve((exitCode = 1)))
     })
-    const signalGroup = (signal) => {
+    const signalGroup = (signal: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid, signal)
+        process.kill(-child.pid!, signal)
       } catch {
         // already gone
       }
@@ -265,7 +310,7 @@ export async function startLocalStack(options = {}) {
       await sleep(250)
     }
 
-    let stopping
+    let stopping: Promise<void> | undefined
     return {
       workerUrl,
       standin,
