@@ -49,6 +49,23 @@ export const planOf = (c: { write: WritePlan['write']; company: boolean; timelin
   ...(c.connection ? { connection: c.connection } : {}),
 })
 
+/**
+ * What a person agrees to: the checkbox (`field`), the wording shown beside it
+ * and its version. An accepted submission records the consent as custom fields
+ * (slugs configurable) and in the submission log; `required` refuses a post
+ * without it (422 naming the field).
+ */
+const consentSchema = z.strictObject({
+  field: nonBlank,
+  text: nonBlank,
+  version: nonBlank,
+  required: z.boolean().default(false),
+  slugs: z
+    .strictObject({ given_at: nonBlank.default('consent_given_at'), version: nonBlank.default('consent_version'), text_sha256: nonBlank.default('consent_text_sha256') })
+    .default({}),
+})
+export type ConsentConfig = z.output<typeof consentSchema>
+
 export const formConfigSchema = z.strictObject({
   /** The form's name on the record's timeline (default: its id). */
   name: nonBlank.optional(),
@@ -76,6 +93,8 @@ export const formConfigSchema = z.strictObject({
   reject_other_origins: z.boolean().default(false),
   /** The country of phone numbers written without a country code. */
   default_country: defaultCountry,
+  /** Consent capture (README "Privacy"); absent: nothing about consent is recorded. */
+  consent: consentSchema.optional(),
   ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
   merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),

@@ -82,6 +82,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   // Identity, serialization and the Retry-After gate are per connection: the same email in two CRMs is two people.
   const connection = payload.draft.plan?.connection || env.UNIFIED_CONNECTION_ID
   let keyHash: string | null = null
+  let person: string | undefined
   let outcome: WriteOutcome
   if (!env.HASH_SECRET) {
     outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
@@ -93,6 +94,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       const identity = await identify(env, connection, m, payload.draft, env.HASH_SECRET)
       keyHash = identity.keyHash
       const who = identity.who
+      person = 'person' in who ? who.person : undefined
       try {
         outcome = await writerFor(env, connection, who).write(m.id, identity.draft, connection, 'person' in who ? who.person : undefined)
       } catch (error) {
@@ -108,7 +110,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   }
   if (outcome.ok) {
     const action = outcome.double ? 'repeat' : outcome.action
-    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action })
+    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action, person, consentVersion: payload.draft.consent?.version })
     message.ack()
     log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
     return
@@ -125,13 +127,13 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   }
   if (outcome.retryable && attempts < DELIVERY_MAX_ATTEMPTS) {
     const delaySeconds = retryDelay(attempts, outcome.retryAfter, DELIVERY_BASE_DELAY_SECONDS)
-    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error })
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error, person })
     message.retry({ delaySeconds })
     log('warn', 'lead write will be retried', { ...ids, status: outcome.status, delaySeconds })
     return
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
-  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: withFix(outcome.error, outcome.unsupported, m.origin) })
+  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: withFix(outcome.error, outcome.unsupported, m.origin), person })
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
 }

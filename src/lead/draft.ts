@@ -108,6 +108,13 @@ export interface TimelineEntry {
   fields: { name: string; value: string }[]
 }
 
+/** Consent as given: to which wording (its version and SHA-256), and when. */
+export interface Consent {
+  version: string
+  textSha256: string
+  givenAt: string
+}
+
 /** An id the person has in the system that sent the submission (a Stripe customer id): it identifies them as surely as an email. */
 export interface SourceId {
   /** Which system's id: `stripe_customer`. */
@@ -133,6 +140,10 @@ export interface LeadDraft {
   sourceIds?: SourceId[]
   /** ISO 3166 alpha-2 country for phone numbers written without a country code (default US). */
   country?: string
+  /** The consent the person gave with this submission, when the source asks for one (README "Privacy"). */
+  consent?: Consent
+  /** When the person submitted, by the sender's clock, when it says (a provider's redelivery comes later than that). */
+  submittedAt?: string
   /** What to write; absent (messages queued before it existed): DEFAULT_PLAN. */
   plan?: WritePlan
   /** The submission for the record's timeline; absent: no event. */

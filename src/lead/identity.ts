@@ -113,9 +113,11 @@ const encoder = new TextEncoder()
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('')
 const keys = new Map<string, Promise<CryptoKey>>()
 
+/** SHA-256 of a text, in hex. */
+export const sha256Hex = async (text: string): Promise<string> => hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
+
 /** Plain SHA-256 of `kind:value`: the first step of the keyed hash, and what rows written before HASH_SECRET hold. */
-export const plainHash = async (id: Identifier): Promise<string> =>
-  hex(await crypto.subtle.digest('SHA-256', encoder.encode(`${id.kind}:${id.value}`)))
+export const plainHash = (id: Identifier): Promise<string> => sha256Hex(`${id.kind}:${id.value}`)
 
 /**
  * HMAC-SHA256 under HASH_SECRET of the plain hash. A phone number has few

@@ -12,6 +12,7 @@ import {
   abandonReplay,
   countByState,
   getSubmission,
+  listConsentTexts,
   listSubmissions,
   replayable,
   STATES,
@@ -54,6 +55,9 @@ operator.get('/', async (c) => {
   return c.html(statusPage({ counts, recent, failures, retrying, connections, crmConfigured: !!c.env.UNIFIED_API_KEY }))
 })
 
+/** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
+operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
+
 /** What each connection's CRM accepts, probed now, read-only, and what the configured sources need of it. */
 operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env) }))
 
@@ -91,7 +95,7 @@ async function replay(env: Env, id: string): Promise<number> {
   }
   const { row, payload } = r.ok
   const origin = { source: row.source, form: row.form }
-  const next = remap(env, origin, payload)
+  const next = await remap(env, origin, payload, new Date(row.received_at))
   const gen = await startReplay(env.DB, id, row.gen, next)
   if (gen === null) throw problem(409, 'not-replayable', 'This submission changed meanwhile', { detail: 'Look at it again, then replay.' })
   const message = { ...newMessage(origin, next, id, gen), receivedAt: new Date(row.received_at).toISOString() }

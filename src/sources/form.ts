@@ -166,7 +166,23 @@ export const formInput = (fields: FormFields, request: RequestContext): SourceIn
  * anyone may type anything into it, so it gives one email and one phone at
  * most, and its draft is not `verified` (see LeadDraft.verified).
  */
-export function toDraft(config: FormConfig, fields: FormFields, request: RequestContext, formId: string): LeadDraft {
+/** A checked checkbox, as browsers and scripts send one. */
+const CHECKED = /^(on|true|yes|1|checked|accepted|agree|agreed)$/i
+
+/**
+ * Maps and validates; throws a 422 naming every bad field. `consentSha256` is
+ * the SHA-256 of the form's consent wording (computed by the caller: Web
+ * Crypto is asynchronous), when the form asks for consent.
+ */
+export function toDraft(
+  config: FormConfig,
+  fields: FormFields,
+  request: RequestContext,
+  formId: string,
+  consentSha256?: string,
+  /** When the person submitted (a replay maps again what was sent then). */
+  at: Date = new Date(),
+): LeadDraft {
   const values = new Map<LeadField, string[]>()
   const sourceName = new Map<LeadField, string>()
   for (const [name, raw] of fields) {
@@ -198,6 +214,9 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
       problems.push({ name: fieldName('phone'), reason: `could not be read as a phone number; include the country code (e.g. +44) if it is not in ${config.default_country}` })
     } else phones.push(phone.value)
   }
+  const consent = config.consent
+  const consented = !!consent && (fields.get(consent.field) ?? []).some((v) => CHECKED.test(v.trim()))
+  if (consent?.required && !consented) problems.push({ name: consent.field, reason: 'must be checked to send this form' })
   if (rawEmails.length === 0 && rawPhones.length === 0) {
     problems.push(
       { name: fieldName('email'), reason: 'is required when no phone is given' },
@@ -223,6 +242,14 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     })
   }
   if (config.capture_attribution) metadata.push(...attribution(fields, request))
+  const given = consent && consented && consentSha256 ? { version: consent.version, textSha256: consentSha256, givenAt: at.toISOString() } : undefined
+  if (consent && given) {
+    metadata.push(
+      { slug: consent.slugs.given_at, value: given.givenAt, format: 'DATE' },
+      { slug: consent.slugs.version, value: given.version, format: 'TEXT' },
+      { slug: consent.slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
+    )
+  }
 
   return {
     ...personFields(values),
@@ -234,6 +261,7 @@ export function toDraft(config: FormConfig, fields: FormFields, request: Request
     merge: config.merge,
     country: config.default_country,
     verified: false,
+    ...(given ? { consent: given } : {}),
     plan: planOf(config),
     ...(config.timeline ? { timeline: timelineOf(config, fields, formId) } : {}),
   }

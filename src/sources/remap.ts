@@ -5,6 +5,7 @@
  */
 import { formById } from '../config'
 import { problem } from '../http/problem'
+import { sha256Hex } from '../lead/identity'
 import type { Origin, Payload } from '../lead/message'
 import { toDraft } from './form'
 import { stripeLead } from './stripe'
@@ -26,13 +27,14 @@ const notReplayable = (detail: string) => problem(409, 'not-replayable', 'This s
  * Throws a problem (409, or the source's own 422) when today's configuration
  * no longer makes a lead of it; nothing is queued then.
  */
-export function remap(env: object, origin: Origin, stored: Payload): Payload {
+export async function remap(env: object, origin: Origin, stored: Payload, receivedAt: Date): Promise<Payload> {
   const input = stored.input
   if (!input) return stored
   if (input.kind === 'form') {
     const config = origin.source === 'form' ? formById(env, origin.form) : undefined
     if (!config) throw notReplayable(`Form "${origin.form}" is no longer configured.`)
-    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form), input }
+    const consentSha256 = config.consent ? await sha256Hex(config.consent.text) : undefined
+    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, consentSha256, receivedAt), input }
   }
   const map = Object.hasOwn(WEBHOOK_MAPPERS, origin.source) ? WEBHOOK_MAPPERS[origin.source] : undefined
   if (!map) throw notReplayable(`Source "${origin.source}" is no longer configured.`)

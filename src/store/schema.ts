@@ -6,13 +6,15 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0005_crm_records',
+  latest: '0007_privacy',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT connection, hash, person FROM identities LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT gen, hash_v FROM submissions LIMIT 0' },
     { migration: '0005_crm_records', sql: 'SELECT crm_ids FROM submissions LIMIT 0' },
+    { migration: '0007_privacy', sql: 'SELECT person, consent_version FROM submissions LIMIT 0' },
+    { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
   ],
 } as const
 

@@ -53,6 +53,10 @@ export interface Outcome {
   attempts: number
   crmIds?: CrmRecordIds
   action?: string
+  /** The person of the identity ledger the submission belongs to (an erasure finds its rows by it). */
+  person?: string
+  /** The version of the consent wording the person agreed to with it. */
+  consentVersion?: string
   lastError?: string
 }
 
@@ -71,11 +75,12 @@ export async function recordOutcome(
   const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
   await db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16)
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18)
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
          crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
+         person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
          payload = CASE WHEN ?13 THEN payload ELSE ?12 END
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
@@ -96,6 +101,8 @@ export async function recordOutcome(
       m.gen,
       unlessWritten ? 1 : 0,
       o.crmIds ? JSON.stringify(o.crmIds) : null,
+      o.person ?? null,
+      o.consentVersion ?? null,
     )
     .run()
 }
@@ -210,4 +217,35 @@ export async function rehashKeys(db: D1Database, secret: string, batch = 500): P
   const update = db.prepare(`UPDATE submissions SET key_hash = ?2, hash_v = 2 WHERE id = ?1 AND hash_v = 1`)
   await db.batch(await Promise.all(results.map(async (r) => update.bind(r.id, await keyedHash(secret, r.key_hash)))))
   return results.length
+}
+
+/** Keeps the wording of a consent version the first time a submission agrees to it. */
+export async function recordConsentText(db: D1Database, origin: Origin, c: { version: string; textSha256: string; text: string }): Promise<void> {
+  await db
+    .prepare(`INSERT INTO consent_texts (source, form, version, text_sha256, text, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING`)
+    .bind(origin.source, origin.form, c.version, c.textSha256, c.text, Date.now())
+    .run()
+}
+
+export interface ConsentText {
+  source: string
+  form: string
+  version: string
+  text_sha256: string
+  text: string
+  first_seen: number
+  /** Submissions in the log that agreed to it. */
+  submissions: number
+}
+
+/** Every consent wording ever agreed to, newest first, with how many logged submissions carry it. */
+export async function listConsentTexts(db: D1Database): Promise<ConsentText[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT t.source, t.form, t.version, t.text_sha256, t.text, t.first_seen,
+         (SELECT count(*) FROM submissions s WHERE s.source = t.source AND s.form = t.form AND s.consent_version = t.version) AS submissions
+       FROM consent_texts t ORDER BY t.first_seen DESC`,
+    )
+    .all<ConsentText>()
+  return results
 }
