@@ -23,3 +23,15 @@ CREATE TABLE IF NOT EXISTS tombstones (
   hash TEXT PRIMARY KEY,
   erased_at INTEGER NOT NULL
 );
+
+-- Erasures and exports are recorded in the audit log (what and when, never whom): the same
+-- table as the operator console's (0006), created here too so this migration stands alone.
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  via TEXT NOT NULL,
+  action TEXT NOT NULL,
+  submission_id TEXT,
+  detail TEXT
+);

@@ -59,3 +59,121 @@ describe('consent', () => {
     }
   })
 })
+
+describe('erasure', () => {
+  const erase = (body: Record<string, unknown>) =>
+    operatorApi('/erasure', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+
+  /** Every D1 row and Durable Object key that could hold something of the person. */
+  async function leftovers(email: string) {
+    const { hashIdentifier } = await import('../src/lead/identity')
+    const hash = await hashIdentifier(env.HASH_SECRET, { kind: 'email', value: email })
+    const rows = {
+      submissions: (await env.DB.prepare(`SELECT count(*) AS n FROM submissions WHERE key_hash = ?1 OR payload LIKE ?2`).bind(hash, `%${email}%`).first<{ n: number }>())!.n,
+      identities: (await env.DB.prepare(`SELECT count(*) AS n FROM identities WHERE hash = ?1`).bind(hash).first<{ n: number }>())!.n,
+      tombstones: (await env.DB.prepare(`SELECT count(*) AS n FROM tombstones WHERE hash = ?1`).bind(hash).first<{ n: number }>())!.n,
+    }
+    const { runInDurableObject, listDurableObjectIds } = await import('cloudflare:test')
+    let storage = 0
+    for (const id of await listDurableObjectIds(env.LEAD_WRITER)) {
+      storage += await runInDurableObject(env.LEAD_WRITER.get(id), async (_w, state) => {
+        const all = await state.storage.list()
+        return [...all.values()].filter((v) => JSON.stringify(v).includes(email)).length
+      })
+    }
+    return { ...rows, storage }
+  }
+
+  it('removes every copy lead-intake keeps, leaves a tombstone, and keeps the CRM record unless asked', async () => {
+    const email = unique('erase')
+    const id = await idOf((await post('plain', { rate_limit: false }, { email, first_name: 'Erin' })).res)
+    await waitForState(id, 'written')
+    const res = await erase({ email })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ removed: { submissions: 1, people: 1, writers: 1 } })
+    expect(await leftovers(email)).toEqual({ submissions: 0, identities: 0, tombstones: 1, storage: 0 })
+    expect((await operatorApi(`/submissions/${id}`)).status).toBe(404)
+    expect(await leadsWithEmail(email)).toHaveLength(1) // not asked to touch the CRM
+    const { results } = await env.DB.prepare(`SELECT action, detail FROM audit WHERE action = 'erasure'`).all()
+    expect(results.at(-1)).toMatchObject({ action: 'erasure' })
+    expect(JSON.stringify(results)).not.toContain(email)
+  })
+
+  it('with crm: true also deletes the lead and the events lead-intake wrote, through Unified', async () => {
+    const email = unique('erase-crm')
+    await waitForState(await idOf((await post('plain', { rate_limit: false }, { email, message: 'one' })).res), 'written')
+    await waitForState(await idOf((await post('plain', { rate_limit: false }, { email, message: 'two' })).res), 'written')
+    const lead = (await leadsWithEmail(email))[0]!
+    const res = await erase({ email, crm: true })
+    const body = (await res.json()) as { crm: { deleted: { object: string; id: string }[]; failed: unknown[] } }
+    expect(body.crm.failed).toEqual([])
+    expect(body.crm.deleted).toContainEqual({ object: 'lead', id: lead.id })
+    expect(body.crm.deleted.filter((d) => d.object === 'event')).toHaveLength(2)
+    expect(await leadsWithEmail(email)).toEqual([])
+    const { client } = await import('./helpers')
+    expect((await client.records('conn-test', 'event')).filter((e) => e.lead_ids?.includes(lead.id))).toEqual([])
+  })
+
+  it('drops a retry still in the queue and refuses the replay of a failed submission of an erased person', async () => {
+    const retrying = unique('erase-retry')
+    const failed = unique('erase-failed')
+    await standin.faults([{ operations: ['lead.create'], status: 503 }])
+    const retryId = await idOf((await post('plain', { rate_limit: false }, { email: retrying })).res)
+    await waitForState(retryId, 'retrying')
+    await standin.faults([{ operations: ['lead.create'], status: 400 }])
+    const failedId = await idOf((await post('plain', { rate_limit: false }, { email: failed })).res)
+    await waitForState(failedId, 'failed')
+    expect((await erase({ email: retrying })).status).toBe(200)
+    expect((await erase({ email: failed })).status).toBe(200)
+    await standin.faults([])
+    expect((await operatorApi(`/submissions/${failedId}/replay`, { method: 'POST' })).status).toBe(404)
+    await new Promise((r) => setTimeout(r, 6000)) // past the retry's next attempt
+    expect(await leadsWithEmail(retrying)).toEqual([])
+    expect(await leadsWithEmail(failed)).toEqual([])
+    expect(await leftovers(retrying)).toMatchObject({ submissions: 0, identities: 0 })
+  })
+
+  it('drops a Typeform redelivery of a response sent before the erasure, and writes a new submission after it', async () => {
+    const { default: docsExample } = await import('./fixtures/typeform/form_response.docs-example.json')
+    const { postWebhook, signTypeform } = await import('./helpers')
+    const email = unique('erase-tf')
+    const payload = structuredClone(docsExample)
+    ;(payload.form_response.answers.find((a) => a.type === 'email') as { email: string }).email = email
+    payload.form_response.submitted_at = new Date(Date.now() - 60_000).toISOString()
+    const send = async (eventId: string) => {
+      const body = JSON.stringify({ ...payload, event_id: eventId })
+      return postWebhook('typeform', body, await signTypeform(body))
+    }
+    await waitForState(await idOf(await send(`erase-${crypto.randomUUID()}`)), 'written')
+    await erase({ email, crm: true })
+    // Typeform redelivers the same response (as after a timeout, under a new event id): it is dropped.
+    const late = await idOf(await send(`erase-${crypto.randomUUID()}`))
+    await new Promise((r) => setTimeout(r, 4000))
+    expect(await leadsWithEmail(email)).toEqual([])
+    expect((await operatorApi(`/submissions/${late}`)).status).toBe(404)
+    // The person comes back of their own accord: a new consent, a new lead.
+    const fresh = await idOf((await post('plain', { rate_limit: false }, { email, first_name: 'Again' })).res)
+    await waitForState(fresh, 'written')
+    expect(await leadsWithEmail(email)).toEqual([expect.objectContaining({ first_name: 'Again' })])
+  })
+
+  it('exports everything held on a person, by email, without storing the address', async () => {
+    const email = unique('export')
+    const id = await idOf((await post('consented', consentForm(false), { email, consent: 'yes' })).res)
+    await waitForState(id, 'written')
+    const res = await operatorApi(`/people?email=${encodeURIComponent(email.toUpperCase())}`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { people: { records: { lead?: { id: string } } }[]; submissions: { id: string; consent_version: string; crm_ids: { lead: string } }[] }
+    expect(body.people).toHaveLength(1)
+    expect(body.submissions).toEqual([expect.objectContaining({ id, consent_version: '2026-11' })])
+    expect(body.people[0]!.records.lead!.id).toBe(body.submissions[0]!.crm_ids.lead)
+    const { results } = await env.DB.prepare(`SELECT * FROM audit WHERE action = 'export'`).all()
+    expect(results.length).toBeGreaterThan(0)
+    expect(JSON.stringify(results)).not.toContain(email)
+  })
+
+  it('refuses a request that names no one (400) or no address (422)', async () => {
+    expect((await erase({})).status).toBe(400)
+    expect((await erase({ email: 'not-an-address' })).status).toBe(422)
+  })
+})

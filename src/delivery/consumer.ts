@@ -12,6 +12,7 @@ import type { LeadDraft } from '../lead/draft'
 import { emailKey, hashIdentifier, type Identifier, phoneKey } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
+import { erasedSince, forgetSubmission } from '../store/erasure'
 import { releaseLinks, resolvePerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
 import { recordOutcome, storedPayload } from '../store/submissions'
@@ -28,6 +29,13 @@ function identified(draft: LeadDraft): { value: string; id?: Identifier }[] {
   ]
 }
 
+/** When the person submitted: the sender's own time when it gives one (a provider's late redelivery), else when it was received. */
+const submittedAt = (m: LeadMessage, draft: LeadDraft): number => Math.min(Date.parse(m.receivedAt), Date.parse(draft.submittedAt ?? '') || Infinity)
+
+/** The keyed hashes of a draft's identifiers. */
+const hashesOf = async (draft: LeadDraft, secret: string) =>
+  Promise.all(identified(draft).flatMap((v) => (v.id ? [hashIdentifier(secret, v.id)] : [])))
+
 export interface Identity {
   /** The person's writer, or the submission's own when it has no identifier. */
   who: { person: string } | { submission: string }
@@ -40,12 +48,14 @@ export interface Identity {
 }
 
 /** Resolves the submission's person in the identity ledger. Throws (retryable) when D1 is unavailable. */
-export async function identify(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Identity> {
+export async function identify(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Identity | { erased: true }> {
   const values = identified(draft)
   const hashOf = new Map<string, string>()
   for (const v of values) if (v.id) hashOf.set(v.value, await hashIdentifier(secret, v.id))
   const hashes = [...new Set(hashOf.values())]
   if (hashes.length === 0) return { who: { submission: m.id }, draft, keyHash: null, hashOf }
+  // An erased person's submission from before the erasure (a retry, a replay, a late redelivery) is dropped, never written.
+  if (await erasedSince(env.DB, hashes, submittedAt(m, draft))) return { erased: true }
   const r = await resolvePerson(env.DB, connection, hashes, m.id, draft.verified === true)
   if (r.others.length) {
     // Two people the ledger knew apart share an identifier now: the older one takes the write, no third is made.
@@ -92,6 +102,12 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     // A person merged into another between resolving and writing is resolved again (a few times at most).
     for (let round = 0; ; round++) {
       const identity = await identify(env, connection, m, payload.draft, env.HASH_SECRET)
+      if ('erased' in identity) {
+        await forgetSubmission(env.DB, m.id)
+        message.ack()
+        log('info', 'lead dropped: the person was erased after sending it', ids)
+        return
+      }
       keyHash = identity.keyHash
       const who = identity.who
       person = 'person' in who ? who.person : undefined
@@ -146,6 +162,14 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
  */
 export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
+  // An erased person's dead letter must not bring their row back.
+  const draft = (m.payload ?? (await storedPayload(env.DB, m.id)))?.draft
+  if (!draft || (env.HASH_SECRET && (await erasedSince(env.DB, await hashesOf(draft, env.HASH_SECRET), submittedAt(m, draft))))) {
+    if (draft) await forgetSubmission(env.DB, m.id)
+    message.ack()
+    log('info', 'dead letter dropped: nothing left of it, or the person was erased', { submission: m.id })
+    return
+  }
   await recordOutcome(env.DB, m, null, {
     state: 'failed',
     attempts: 0,

@@ -62,7 +62,8 @@ export class CrmGate extends DurableObject<Env> {
     const now = Date.now()
     const slot = Math.max(now, this.#nextFree, this.#pausedUntil)
     this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
-    this.#recent = [...this.#recent.filter((t) => t > slot - 1000), slot]
+    // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
+    this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
     if (!pinned) this.#grow()
     return slot
   }

@@ -187,6 +187,21 @@ export class LeadWriter extends DurableObject<Env> {
     }
   }
 
+  /** The person's CRM records, as far as this writer knows them (an export shows them). */
+  async records(): Promise<PersonRecords> {
+    return this.#serial(() => this.#records())
+  }
+
+  /** An erasure: everything this writer keeps (record ids, submission ids, fingerprints) is deleted; returns the records it knew. */
+  async forget(): Promise<PersonRecords> {
+    return this.#serial(async () => {
+      const records = await this.#records()
+      await this.ctx.storage.deleteAlarm()
+      await this.ctx.storage.deleteAll()
+      return records
+    })
+  }
+
   /** Forget submission ids older than DONE_TTL_MS and double-submit fingerprints; keep the person's records. */
   override async alarm(): Promise<void> {
     const cutoff = Date.now() - DONE_TTL_MS

@@ -22,6 +22,7 @@ import {
 } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
+import { privacy } from './privacy'
 import { statusPage } from './status-page'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
@@ -54,6 +55,8 @@ operator.get('/', async (c) => {
   if (!fresh && connections.length) probed = { at: Date.now(), reports: connections }
   return c.html(statusPage({ counts, recent, failures, retrying, connections, crmConfigured: !!c.env.UNIFIED_API_KEY }))
 })
+
+operator.route('/', privacy)
 
 /** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))

@@ -79,6 +79,8 @@ const sessionSchema = z.object({
 
 const eventSchema = z.object({
   id: z.string().min(1).max(200),
+  /** When the event happened, in Unix seconds: a redelivery days later still says when the person paid. */
+  created: z.number().int().positive().optional(),
   type: z.string().max(200),
   data: z.object({ object: z.unknown() }),
 })
@@ -164,5 +166,6 @@ export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
     draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own], c.id)
   }
   if (draft.emails.length === 0 && !draft.phones.some((p) => phoneKey(p, draft.country))) return { eventId, form: type, ignored: 'no-contact' }
-  return { eventId, form: type, draft: withTimeline(config, type, draft) }
+  const submittedAt = event.data.created ? { submittedAt: new Date(event.data.created * 1000).toISOString() } : {}
+  return { eventId, form: type, draft: withTimeline(config, type, { ...draft, ...submittedAt }) }
 }

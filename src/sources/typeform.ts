@@ -46,6 +46,7 @@ const envelopeSchema = z.object({
   form_response: z
     .object({
       form_id: z.string().min(1).max(200),
+      submitted_at: z.string().max(64).nullish(),
       answers: z.array(z.unknown()).nullish(),
       hidden: z.record(z.string(), z.unknown()).nullish(),
       definition: z.object({ title: z.string().nullish(), fields: z.unknown() }).nullish(),
@@ -200,6 +201,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     merge: config.merge,
     country,
     verified: false,
+    ...(response.submitted_at && !Number.isNaN(Date.parse(response.submitted_at)) ? { submittedAt: new Date(response.submitted_at).toISOString() } : {}),
     plan: planOf(config),
     ...(config.timeline ? { timeline: { type: 'FORM', title: clip(cleanText(response.definition?.title ?? '')) || formId, fields: asked } } : {}),
   }

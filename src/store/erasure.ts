@@ -1,0 +1,93 @@
+/**
+ * Everything the log and the identity ledger hold of one person, found by any
+ * identifier's keyed hash, and its erasure: rows, stored payloads, ledger
+ * entries; then a tombstone per identifier (the hash and the time, nothing
+ * else) so that anything of theirs received before it is dropped, not written.
+ */
+
+export interface PersonRef {
+  connection: string
+  person: string
+}
+
+const list = (n: number, from: number) => Array.from({ length: n }, (_, i) => `?${i + from}`).join(', ')
+
+/** The people (per connection) holding any of `hashes`, and every hash each of them holds. */
+export async function peopleOf(db: D1Database, hashes: string[]): Promise<{ people: PersonRef[]; hashes: string[] }> {
+  if (hashes.length === 0) return { people: [], hashes: [] }
+  const { results: people } = await db
+    .prepare(`SELECT DISTINCT connection, person FROM identities WHERE hash IN (${list(hashes.length, 1)})`)
+    .bind(...hashes)
+    .all<PersonRef>()
+  const all = new Set(hashes)
+  for (const p of people) {
+    const { results } = await db.prepare(`SELECT hash FROM identities WHERE connection = ?1 AND person = ?2`).bind(p.connection, p.person).all<{ hash: string }>()
+    for (const r of results) all.add(r.hash)
+  }
+  return { people, hashes: [...all] }
+}
+
+export interface HeldSubmission {
+  id: string
+  received_at: number
+  source: string
+  form: string
+  state: string
+  action: string | null
+  crm_ids: string | null
+  consent_version: string | null
+  person: string | null
+}
+
+/** The submission rows of these people, or keyed by one of these hashes (rows logged before rows knew their person). */
+export async function submissionsOf(db: D1Database, people: PersonRef[], hashes: string[]): Promise<HeldSubmission[]> {
+  const persons = people.map((p) => p.person)
+  if (persons.length === 0 && hashes.length === 0) return []
+  const where = [
+    ...(persons.length ? [`person IN (${list(persons.length, 1)})`] : []),
+    ...(hashes.length ? [`key_hash IN (${list(hashes.length, persons.length + 1)})`] : []),
+  ].join(' OR ')
+  const { results } = await db
+    .prepare(`SELECT id, received_at, source, form, state, action, crm_ids, consent_version, person FROM submissions WHERE ${where} ORDER BY received_at`)
+    .bind(...persons, ...hashes)
+    .all<HeldSubmission>()
+  return results
+}
+
+/** The tables that keep a submission by its id beside the log itself (the console's), when they exist. */
+const SIDE_TABLES = ['submission_keys', 'submission_attempts']
+
+/** Deletes the rows, the ledger's entries and people, and leaves a tombstone per hash; returns what was removed. */
+export async function erase(db: D1Database, people: PersonRef[], hashes: string[], submissions: string[], now = Date.now()) {
+  const { results: tables } = await db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all<{ name: string }>()
+  const side = SIDE_TABLES.filter((t) => tables.some((r) => r.name === t))
+  const statements: D1PreparedStatement[] = []
+  for (let i = 0; i < submissions.length; i += 50) {
+    const ids = submissions.slice(i, i + 50)
+    statements.push(db.prepare(`DELETE FROM submissions WHERE id IN (${list(ids.length, 1)})`).bind(...ids))
+    for (const t of side) statements.push(db.prepare(`DELETE FROM ${t} WHERE submission_id IN (${list(ids.length, 1)})`).bind(...ids))
+  }
+  for (const p of people) {
+    statements.push(db.prepare(`DELETE FROM identities WHERE connection = ?1 AND person = ?2`).bind(p.connection, p.person))
+    statements.push(db.prepare(`DELETE FROM people WHERE connection = ?1 AND id = ?2`).bind(p.connection, p.person))
+  }
+  const tomb = db.prepare(`INSERT INTO tombstones (hash, erased_at) VALUES (?1, ?2) ON CONFLICT (hash) DO UPDATE SET erased_at = ?2`)
+  for (const h of hashes) statements.push(tomb.bind(h, now))
+  if (statements.length) await db.batch(statements)
+  return { submissions: submissions.length, identifiers: hashes.length, people: people.length }
+}
+
+/** When any of `hashes` was erased at or after `at` (epoch ms): the submission is the erased person's, and older. */
+export async function erasedSince(db: D1Database, hashes: string[], at: number): Promise<boolean> {
+  if (hashes.length === 0) return false
+  const row = await db
+    .prepare(`SELECT 1 AS hit FROM tombstones WHERE hash IN (${list(hashes.length, 2)}) AND erased_at >= ?1 LIMIT 1`)
+    .bind(at, ...hashes)
+    .first<{ hit: number }>()
+  return row !== null
+}
+
+/** A dropped submission of an erased person: its row (and its payload) goes too. */
+export async function forgetSubmission(db: D1Database, id: string): Promise<void> {
+  await erase(db, [], [], [id])
+}
