@@ -51,18 +51,23 @@ export interface SubmissionResult {
 export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: PersonRecords, hooks: SubmissionHooks): Promise<SubmissionResult> {
   const plan = draft.plan ?? DEFAULT_PLAN
   const records: PersonRecords = { ...known }
-  const links: Links = {}
-  if (plan.company) {
-    const q = records.company ? undefined : companyQueryOf(draft)
-    if (q) {
-      const id = await hooks.company(q)
-      if (id) {
-        records.company = id
-        await hooks.saved(records)
-      }
-    }
-    links.companyId = records.company
+  const links: Links = { ...(records.company ? { companyId: records.company } : {}) }
+  // The company is found or made once the person is committed to a record (the person is locked
+  // in the ledger then): a person about to be merged into another must not leave a company behind.
+  const q = plan.company && !records.company ? companyQueryOf(draft) : undefined
+  const linkCompany = async () => {
+    if (!q || links.companyId) return
+    const id = await hooks.company(q)
+    if (!id) return
+    records.company = links.companyId = id
+    await hooks.saved(records)
   }
+  const beforeCommit = async () => {
+    await hooks.beforeCommit()
+    await linkCompany()
+  }
+  // A person with a record already is locked: their company can be linked right away.
+  if (records.lead || records.contact) await linkCompany()
   let primary: PersonResult | undefined
   const refused = new Set<string>()
   const person = async (name: 'lead' | 'contact') => {
@@ -70,7 +75,7 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     const result = await writePerson(t, kind as typeof LEAD, draft, {
       known: records[name],
       links,
-      beforeCommit: hooks.beforeCommit,
+      beforeCommit,
       beforeCreate: () => hooks.beforeCreate(name),
     })
     // Once made here, always made here: a later public post may add identifiers to this person's own record.
