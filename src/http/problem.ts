@@ -46,6 +46,8 @@ export const retryLater = (type: string, title: string, detail: string, seconds 
 
 /** A person's browser posting a form, rather than a script that reads JSON. */
 export function wantsHtml(c: Context): boolean {
+  // A webhook sender is never a person, even when it posts a form (Jotform's multipart).
+  if (c.req.path.startsWith('/webhooks/')) return false
   const type = c.req.header('content-type') ?? ''
   const accept = c.req.header('accept') ?? ''
   if (type.includes('json') || accept.includes('application/json') || accept.includes('problem+json')) return false

@@ -9,6 +9,12 @@
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
 import { BUILT_IN_WEBHOOKS, varLoader } from '../config'
+import { calcom } from './presets/calcom'
+import { calendly } from './presets/calendly'
+import { jotform } from './presets/jotform'
+import { standardWebhooks } from './presets/standard-webhooks'
+import { tally } from './presets/tally'
+import { webflow } from './presets/webflow'
 import type { SourceConfig, WebhookSource } from './types'
 import { stripe } from './webhook/stripe'
 import { typeform } from './webhook/typeform'
@@ -21,7 +27,7 @@ const BUILT_IN: Record<(typeof BUILT_IN_WEBHOOKS)[number], { source: WebhookSour
 const builtInLoaders = Object.fromEntries(Object.entries(BUILT_IN).map(([id, b]) => [id, varLoader(b.config, b.source.schema)]))
 
 /** The presets a `[vars.WEBHOOKS.<id>]` table may name with `preset = "…"`. */
-export const PRESETS: Record<string, WebhookSource & { schema: z.AnyZodObject }> = {}
+export const PRESETS = { 'standard-webhooks': standardWebhooks, tally, calendly, 'cal.com': calcom, webflow, jotform }
 
 /** `WEBHOOK_SECRET_<ID>`: the id upper-cased, every character but a letter or digit as `_`. */
 export const secretName = (id: string): string => `WEBHOOK_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
@@ -65,7 +71,7 @@ export function endpointOf(env: object, id: string): Endpoint | undefined {
   const configured = loadWebhooks(env)
   if (!Object.hasOwn(configured, id)) return undefined
   const config = configured[id]!
-  return { id, source: PRESETS[config.preset]!, config, secret: secretName(id) }
+  return { id, source: PRESETS[config.preset], config, secret: secretName(id) }
 }
 
 /** Every endpoint: the built-ins, then each configured one. Validates every source's config (start-up runs this). */
