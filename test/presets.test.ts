@@ -371,6 +371,21 @@ describe('jotform (a captured delivery; unsigned, a token in the URL)', () => {
 })
 
 describe('endpoints', () => {
+  it.each([
+    ['signup', 'WEBHOOK_SECRET_SIGNUP', () => standardWebhooks(clerkBody())],
+    ['tally-forms', 'WEBHOOK_SECRET_TALLY_FORMS', () => tally(tallyBody())],
+    ['calendly', 'WEBHOOK_SECRET_CALENDLY', () => calendly(calendlyBody())],
+    ['cal', 'WEBHOOK_SECRET_CAL', () => calcom(calBody())],
+    ['webflow', 'WEBHOOK_SECRET_WEBFLOW', () => webflow(webflowBody())],
+    ['jotform', 'WEBHOOK_SECRET_JOTFORM', async () => jotform(jotformBody())],
+  ])('answers /webhooks/%s with 503 and Retry-After, naming %s, while the secret is not set', async (_id, secret, delivery) => {
+    const { res, sent } = await post(await delivery(), { [secret]: '' })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBeTruthy()
+    expect(((await res.json()) as { detail: string }).detail).toContain(`npx wrangler secret put ${secret}`)
+    expect(sent).toEqual([])
+  })
+
   it('answers an unknown id with 404, and a token on a signed preset too', async () => {
     await refused({ ...(await tally(tallyBody())), path: '/webhooks/nope' }, 404, 'unknown-webhook')
     await refused({ ...(await tally(tallyBody())), path: '/webhooks/tally-forms/extra' }, 404, 'unknown-webhook')
