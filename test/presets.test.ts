@@ -6,6 +6,7 @@
  * call; a missing secret, an unknown id, a wrong Jotform token and an ignored event type.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
+import { fieldOfLabel, slugOf } from '../src/sources/presets/preset'
 import calBooking from './fixtures/cal.com/BOOKING_CREATED.docs-example.json'
 import calendlyPayload from './fixtures/calendly/invitee.payload.docs-example.json'
 import jotformMultipart from './fixtures/jotform/response.zulip-fixture.multipart?raw'
@@ -434,4 +435,30 @@ describe('operating a configured endpoint', () => {
     const sources = connections.flatMap((c) => c.sources.map((s) => s.source))
     for (const id of Object.keys(WEBHOOKS)) expect(sources).toContain(`[vars.WEBHOOKS.${id}]`)
   })
+})
+
+describe('labels', () => {
+  it.each([
+    ['Phone Number (mobile)', 'phone_number_mobile'],
+    ['Téléphone', 'telephone'],
+    ['電話番号', '電話番号'],
+    ['Payment (email)', 'payment_email'],
+    ['utm_source', 'utm_source'],
+  ])('slug of %j is %j', (label, slug) => expect(slugOf(label)).toBe(slug))
+
+  it.each([
+    ['Email', 'email'],
+    ['Work e-mail', 'email'],
+    ['Phone Number', 'phone'],
+    ['Mobile', 'phone'],
+    ['First Name', 'first_name'],
+    ['Surname', 'last_name'],
+    ['Full name', 'name'],
+    ['Your name', 'name'],
+    ['Organisation', 'company_name'],
+    ['Job title', 'title'],
+    ['Website', 'website'],
+    ['What would you like to discuss?', undefined],
+    ['Name of your pet', undefined],
+  ])('the label %j fills %s', (label, field) => expect(fieldOfLabel(label)).toBe(field))
 })

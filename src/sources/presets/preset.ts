@@ -60,19 +60,20 @@ export const str = (v: unknown): string | undefined => (typeof v === 'string' &&
 /** A 400: the body verified, but it is not the payload this sender posts for a lead. */
 export const malformed = (what: string) => problem(400, 'malformed-body', `Not a ${what}`, { detail: `The body verified, but it is not a ${what}.` })
 
-/** "Phone Number (mobile)" → "phone_number_mobile": a custom field slug from a label. */
+/** "Phone Number (mobile)" → "phone_number_mobile", "Téléphone" → "telephone": a custom field slug from a label (other scripts' letters are kept). */
 export const slugOf = (label: string): string =>
   label
     .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[\u0300-\u036f]/g, '') // accents off Latin letters; other scripts' marks are kept, and recomposed
+    .normalize('NFC')
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/[^\p{L}\p{N}]+/gu, '_')
     .replace(/^_+|_+$/g, '')
     .slice(0, 64)
 
 /** Label slugs that name a lead field; emails and phones are found more loosely (and checked as such). */
 const BY_LABEL: [RegExp, LeadField][] = [
-  [/email/, 'email'],
+  [/e_?mail/, 'email'],
   [/phone|mobile/, 'phone'],
   [/^(first|given)(_?name)?$/, 'first_name'],
   [/^(last|family)(_?name)?$|^surname$/, 'last_name'],
