@@ -253,9 +253,13 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
 export const typeform: WebhookSource<TypeformConfig> = {
   name: 'Typeform',
   schema: typeformSchema,
-  // Any failure is a 401, a header without `sha256=` too: as this route always answered.
   auth: { kind: 'signature', header: 'Typeform-Signature' },
-  verify: async (secrets, { body, headers }) => ((await verifyTypeform(secrets, body, headers.get('typeform-signature') ?? undefined)) ? 'ok' : 'mismatch'),
+  // Any failure is a 401, a header without `sha256=` too: as this route always answered.
+  async verify(secrets, { body, headers }) {
+    const header = headers.get('typeform-signature')
+    if (!header) return 'missing'
+    return (await verifyTypeform(secrets, body, header)) ? 'ok' : 'mismatch'
+  },
   eventOf: async (_received, payload) => ({ id: (payload as { event_id: string }).event_id, type: (payload as { event_type: string }).event_type, from: 'provider' }),
   map: typeformLead,
 }
