@@ -194,10 +194,14 @@ export const UNSUPPORTED_FIX: Record<'lead' | 'contact' | 'company' | 'event', (
   company: (where) => `this CRM has no companies: set company = false on ${where}`,
 }
 
+/** Webhook sources with an id, a var and a secret of their own; every other webhook endpoint is a `[vars.WEBHOOKS.<id>]` table. */
+export const BUILT_IN_WEBHOOKS = ['typeform', 'stripe'] as const
+
 /** Where a source's settings live, for messages that tell an operator what to change. */
 export function whereConfigured(origin: { source: string; form: string }): string {
   if (origin.source === 'form') return `form "${origin.form}" ([vars.FORMS.${origin.form}])`
-  return `[vars.${origin.source.toUpperCase()}]`
+  if ((BUILT_IN_WEBHOOKS as readonly string[]).includes(origin.source)) return `[vars.${origin.source.toUpperCase()}]`
+  return `[vars.WEBHOOKS.${origin.source}]`
 }
 
 /**

@@ -5,13 +5,14 @@ import { deliverySettings, loadForms } from './config'
 import { handleBatch } from './delivery/consumer'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
-import { loadStripe, loadTypeform } from './sources/webhook-config'
+import { endpoints } from './sources/registry'
 import { purgeDeliveryIds } from './store/delivery-ids'
 import { purgeSubmissions, rehashKeys } from './store/submissions'
 
 // A bad configuration fails when the Worker starts (so `wrangler dev` and `wrangler deploy`
 // refuse it), naming the key; requests would report the same error, never act on it.
-for (const load of [loadForms, loadTypeform, loadStripe, deliverySettings]) load(env)
+// `endpoints` validates every webhook source's config: [vars.TYPEFORM], [vars.STRIPE], [vars.WEBHOOKS].
+for (const load of [loadForms, endpoints, deliverySettings]) load(env)
 
 export { CrmGate } from './delivery/crm-gate'
 export { LeadWriter } from './delivery/lead-writer'

@@ -1,7 +1,7 @@
 /** POST /webhooks/typeform: signature, mapping by type and by ref, allow-list, idempotency, failure answers. */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { verifyTypeform } from '../src/sources/typeform'
+import { verifyTypeform } from '../src/sources/webhook/typeform'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import pipedream from './fixtures/typeform/form_response.pipedream-raw-webhook-event.json'
 import vector from './fixtures/typeform/signature-test-vector.json'

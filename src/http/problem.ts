@@ -40,8 +40,14 @@ export const problem = (
   headers: Record<string, string> = {},
 ) => new ProblemError({ type, title, status, ...rest }, headers)
 
+/** A temporary refusal: 503 with Retry-After, so the sender (a webhook provider, a browser's retry) keeps the submission and tries again. */
+export const retryLater = (type: string, title: string, detail: string, seconds = 60) =>
+  problem(503, type, title, { detail }, { 'retry-after': String(seconds) })
+
 /** A person's browser posting a form, rather than a script that reads JSON. */
 export function wantsHtml(c: Context): boolean {
+  // A webhook sender is never a person, even when it posts a form (Jotform's multipart).
+  if (c.req.path.startsWith('/webhooks/')) return false
   const type = c.req.header('content-type') ?? ''
   const accept = c.req.header('accept') ?? ''
   if (type.includes('json') || accept.includes('application/json') || accept.includes('problem+json')) return false

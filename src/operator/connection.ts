@@ -4,11 +4,11 @@
  * with what each source needs of it and the setting to change where the CRM
  * can't give it.
  */
-import { loadForms, UNSUPPORTED_FIX, whereConfigured } from '../config'
+import { loadForms, planOf, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import { crmTarget, type CrmSettings } from '../crm/client'
 import { type ObjectProbe, probeConnection } from '../crm/probe'
 import type { WritePlan } from '../lead/draft'
-import { loadStripe, loadTypeform, type WebhookEnv } from '../sources/webhook-config'
+import { endpoints } from '../sources/registry'
 
 export interface SourcePlan {
   /** "form \"contact\" ([vars.FORMS.contact])", "[vars.STRIPE]". */
@@ -34,14 +34,20 @@ export interface ConnectionReport {
   sources: SourceCheck[]
 }
 
-/** Every configured source with what it writes: each form, and Typeform and Stripe once their secrets are set. */
-export function sourcePlans(env: CrmSettings & WebhookEnv & { FORMS?: unknown }): SourcePlan[] {
+/** The vars sources are configured by; none of them need be in wrangler.toml (webhook secrets and configs are read by name). */
+type SourceVars = CrmSettings & { FORMS?: unknown }
+
+/** Every configured source with what it writes: each form, Typeform and Stripe once their secret or config is set, each `[vars.WEBHOOKS.<id>]`. */
+export function sourcePlans(env: SourceVars): SourcePlan[] {
   const plans: SourcePlan[] = Object.entries(loadForms(env)).map(([id, c]) => ({
     source: whereConfigured({ source: 'form', form: id }),
     plan: { write: c.write, company: c.company, timeline: c.timeline, connection: c.connection },
   }))
-  if (env.TYPEFORM_WEBHOOK_SECRET || env.TYPEFORM) plans.push({ source: whereConfigured({ source: 'typeform', form: '' }), plan: loadTypeform(env) })
-  if (env.STRIPE_WEBHOOK_SECRET || env.STRIPE) plans.push({ source: whereConfigured({ source: 'stripe', form: '' }), plan: loadStripe(env) })
+  for (const e of endpoints(env)) {
+    const vars = env as Record<string, unknown>
+    if (e.builtIn && !vars[e.secret] && !vars[e.builtIn]) continue
+    plans.push({ source: whereConfigured({ source: e.id, form: '' }), plan: planOf(e.config) })
+  }
   return plans
 }
 
@@ -75,7 +81,7 @@ function check(source: SourcePlan, objects: ObjectProbe[]): SourceCheck {
 }
 
 /** Probes each connection the sources use (one after another, eight calls each). */
-export async function checkConnections(env: CrmSettings & WebhookEnv & { FORMS?: unknown }): Promise<ConnectionReport[]> {
+export async function checkConnections(env: SourceVars): Promise<ConnectionReport[]> {
   const plans = sourcePlans(env)
   const byConnection = new Map<string, SourcePlan[]>()
   for (const p of plans) {

@@ -8,16 +8,7 @@ import { problem } from '../http/problem'
 import { sha256Hex } from '../lead/identity'
 import type { Origin, Payload } from '../lead/message'
 import { toDraft } from './form'
-import { stripeLead } from './stripe'
-import { typeformLead } from './typeform'
-import { loadStripe, loadTypeform } from './webhook-config'
-import type { WebhookLead } from './types'
-
-/** Webhook sources by id: how each maps a verified body to a lead. */
-const WEBHOOK_MAPPERS: Record<string, (env: object, body: unknown) => WebhookLead> = {
-  typeform: (env, body) => typeformLead(loadTypeform(env), body),
-  stripe: (env, body) => stripeLead(loadStripe(env), body),
-}
+import { endpointOf } from './registry'
 
 const notReplayable = (detail: string) => problem(409, 'not-replayable', 'This submission cannot be replayed as it is', { detail })
 
@@ -36,9 +27,10 @@ export async function remap(env: object, origin: Origin, stored: Payload, receiv
     const consentSha256 = config.consent ? await sha256Hex(config.consent.text) : undefined
     return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, consentSha256, receivedAt), input }
   }
-  const map = Object.hasOwn(WEBHOOK_MAPPERS, origin.source) ? WEBHOOK_MAPPERS[origin.source] : undefined
-  if (!map) throw notReplayable(`Source "${origin.source}" is no longer configured.`)
-  const lead = map(env, JSON.parse(input.body))
+  // Every registered source maps its stored payload (the body, or what its `read` made of it) again.
+  const endpoint = origin.source === 'form' ? undefined : endpointOf(env, origin.source)
+  if (!endpoint) throw notReplayable(`Source "${origin.source}" is no longer configured.`)
+  const lead = endpoint.source.map(endpoint.config, JSON.parse(input.body), origin.source)
   if (!lead.draft) throw notReplayable(`Under today's configuration this delivery is ignored (${lead.ignored}).`)
   return { draft: lead.draft, input }
 }

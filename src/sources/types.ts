@@ -1,4 +1,59 @@
-/** What a webhook source makes of a verified delivery: a lead to queue, or a reason to acknowledge it without one. */
-import type { LeadDraft } from '../lead/draft'
+/**
+ * The webhook source contract. Every sender (Typeform, Stripe, each preset) is one module
+ * exporting one WebhookSource; sources/registry.ts mounts them at `/webhooks/<id>`, and
+ * sources/webhooks.ts runs every delivery through the same steps: secret → verify →
+ * read → map → event id → accept once (delivery/accept.ts).
+ */
+// zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
+import type { z } from 'zod/v3'
+import type { LeadDraft, WritePlan } from '../lead/draft'
+import type { Check, EventKey } from './verify/types'
 
-export type WebhookLead = { eventId: string; form: string } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
+export type { Check, EventKey } from './verify/types'
+
+/**
+ * What a source makes of a verified payload: a lead to queue, or a reason to acknowledge it
+ * without one. `form` is what it came from (a form id, an event type): the submission's `Origin.form`.
+ */
+export type WebhookLead = { form: string } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
+
+/** One delivery as it arrived. */
+export interface Received {
+  /** The raw body: signatures are over these bytes. */
+  body: ArrayBuffer
+  headers: Headers
+  /** The path segment after the endpoint id: a secret token in the URL (Jotform), else undefined. */
+  token?: string
+}
+
+/** What every source's configuration carries (README "What gets written"). */
+export type SourceConfig = Pick<WritePlan, 'write' | 'company' | 'timeline' | 'connection'>
+
+/** One sender. `C` is its endpoint configuration (any, in the registry, which holds every kind). */
+export interface WebhookSource<C extends SourceConfig = any> {
+  /** The sender, as people know it: "Typeform", "Cal.com". Names it in answers and logs. */
+  name: string
+  /** One endpoint's settings, validated at start-up with every default filled in. */
+  schema: z.ZodType<C, z.ZodTypeDef, unknown>
+  /**
+   * How a delivery proves its origin. `signature`: a header over the raw body, named by
+   * `header` (missing or wrong: 401; unreadable: 400). `url-token`: a secret in the URL
+   * (`/webhooks/<id>/<token>`); a wrong one is answered like an unknown endpoint, 404.
+   */
+  auth: { kind: 'signature'; header: string } | { kind: 'url-token' }
+  /** Checks the delivery against the endpoint's secrets (any of them: rotation). */
+  verify(secrets: string[], received: Received, config: C): Promise<Check>
+  /**
+   * The payload as JSON (what a replay maps again); absent: the body is JSON. Throws a
+   * 400 problem when the body is not what this sender posts.
+   */
+  read?(received: Received): Promise<unknown>
+  /** The delivery's idempotency key and event type, from its headers or its (verified) payload. */
+  eventOf(received: Received, payload: unknown): Promise<EventKey>
+  /**
+   * A verified payload → a lead, or why not; a 400 problem when it is none of this sender's
+   * payloads. Pure, so a replay maps a stored payload again under today's `config`.
+   * `endpoint` is the id it was posted to.
+   */
+  map(config: C, payload: unknown, endpoint: string): WebhookLead
+}

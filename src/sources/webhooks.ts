@@ -1,114 +1,65 @@
 /**
- * `/webhooks/*`: Typeform and Stripe. One path for both: secret set → raw
- * body verified → parsed and mapped (typeform.ts, stripe.ts) → event id
- * claimed in D1 → queued → 200. The CRM is written later, by the consumer.
+ * `/webhooks/:id` (and `/webhooks/:id/:token` for a source with a URL token): every
+ * registered source (registry.ts) through one path: endpoint known → secret set → raw body
+ * verified → read and mapped (the source's module) → event id → accepted once
+ * (delivery/accept.ts) → 200. The CRM is written later, by the consumer.
  *
- * Status codes are chosen for the senders' retry rules: Typeform disables a
- * webhook at once on 404/410 (never sent here) and retries 408/423/429/503
- * for ~10 h; Stripe retries anything but 2xx for 3 days. Whatever may succeed
- * later (no secret yet, bad config, queue or D1 down) is therefore a 503.
+ * Status codes are chosen for the senders' retry rules. Typeform disables a webhook at once
+ * on 404/410, so `/webhooks/typeform` is always mounted and never answers either; nothing here
+ * answers 410, which Calendly and Standard Webhooks senders also take as "switch it off".
+ * Whatever may succeed later (no secret yet, bad config, queue or D1 down) is a 503 with
+ * Retry-After; a sender's mistake (bad signature, body that is no payload) is a 4xx.
  */
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import type { AppEnv } from '../http/context'
 import { ConfigError } from '../config'
-import { acceptLead, recordUnqueued } from '../delivery/enqueue'
-import { problem } from '../http/problem'
+import { acceptDelivery } from '../delivery/accept'
+import type { AppEnv } from '../http/context'
+import { problem, retryLater } from '../http/problem'
 import { log } from '../log'
-import { describeStorageError } from '../store/schema'
-import { type Claim, claimDelivery, finishDelivery, releaseDelivery } from '../store/delivery-ids'
+import { type Endpoint, endpointOf } from './registry'
 import { secretsOf } from './signature'
-import { type StripeCheck, stripeLead, verifyStripe } from './stripe'
-import { typeformLead, verifyTypeform } from './typeform'
-import type { WebhookLead } from './types'
-import { loadStripe, loadTypeform, type WebhookEnv } from './webhook-config'
-
-
-type Provider = 'typeform' | 'stripe'
+import type { Check, Received } from './types'
 
 /** Typeform sends the form's whole definition with every response: room for large forms, still far below the queue's 128 KB per lead. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024
 
-const later = (type: string, title: string, detail: string, seconds = 60) =>
-  problem(503, type, title, { detail }, { 'retry-after': String(seconds) })
-
-function secretsFor(value: string | undefined, name: string): string[] {
-  const secrets = secretsOf(value)
+function secretsFor(env: object, name: string): string[] {
+  const secrets = secretsOf((env as Record<string, unknown>)[name] as string | undefined)
   if (secrets.length > 0) return secrets
-  // Fail closed: without a secret nothing can be verified. A 503, so both providers keep the delivery and retry.
+  // Fail closed: without a secret nothing can be verified. A 503, so the sender keeps the delivery and retries.
   log('error', 'webhook secret not set', { secret: name })
-  throw later('webhook-unconfigured', 'This webhook is not set up yet', `${name} is not set, so deliveries cannot be verified and all are refused. Set it with \`npx wrangler secret put ${name}\`.`, 300)
+  throw retryLater('webhook-unconfigured', 'This webhook is not set up yet', `${name} is not set, so deliveries cannot be verified and all are refused. Set it with \`npx wrangler secret put ${name}\`.`, 300)
 }
 
-function settings<T>(load: () => T): T {
+/** The endpoint at `id`; a broken configuration is a 503 (the sender retries while it is fixed), never a 404. */
+function endpoint(env: object, id: string): Endpoint | undefined {
   try {
-    return load()
+    return endpointOf(env, id)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     log('error', 'configuration error', { error: error.message })
-    throw later('configuration-error', 'lead-intake is misconfigured', `${error.message}. Fix wrangler.toml and redeploy.`, 300)
+    throw retryLater('configuration-error', 'lead-intake is misconfigured', `${error.message}. Fix wrangler.toml and redeploy.`, 300)
   }
 }
 
-/** The body as text (kept for a replay's re-mapping) and as JSON. */
-function readJson(body: ArrayBuffer): { text: string; json: unknown } {
+const unknown = (id: string) => problem(404, 'unknown-webhook', 'Unknown webhook', { detail: `No webhook "${id.slice(0, 64)}" is configured.` })
+
+function rejection(header: string, check: Exclude<Check, 'ok'>) {
+  if (check === 'malformed') return problem(400, 'invalid-signature', 'Malformed signature', { detail: `${header} is not in the form this sender uses.` })
+  if (check === 'stale') return problem(401, 'stale-signature', 'Signature too old', { detail: 'The signed timestamp is outside the tolerance window.' })
+  const detail = check === 'missing' ? `The ${header} header is missing.` : `${header} does not match the body under the configured secret(s).`
+  return problem(401, 'invalid-signature', check === 'missing' ? 'Missing signature' : 'Invalid signature', { detail })
+}
+
+/** The body as text and as JSON, for a sender that posts JSON. */
+function readJson(body: ArrayBuffer): { text: string; payload: unknown } {
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body)
-    return { text, json: JSON.parse(text) }
+    return { text, payload: JSON.parse(text) }
   } catch {
     throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The request body is not valid UTF-8 JSON.' })
   }
-}
-
-const STRIPE_REJECTIONS: Record<Exclude<StripeCheck, 'ok'>, () => Error> = {
-  missing: () => problem(401, 'invalid-signature', 'Missing signature', { detail: 'The Stripe-Signature header is missing.' }),
-  malformed: () => problem(400, 'invalid-signature', 'Malformed signature', { detail: 'Stripe-Signature needs t= and at least one v1=.' }),
-  mismatch: () => problem(401, 'invalid-signature', 'Invalid signature', { detail: 'No v1 signature matches the body under the configured secret(s).' }),
-  stale: () => problem(401, 'stale-signature', 'Signature too old', { detail: 'The signed timestamp is outside the tolerance window.' }),
-}
-
-async function accept(c: Context<AppEnv>, provider: Provider, lead: WebhookLead, body: string): Promise<Response> {
-  const origin = { source: provider, form: lead.form }
-  const ids = { source: provider, form: lead.form, event: lead.eventId }
-  if (!lead.draft) {
-    const id = recordUnqueued(c, origin, 'ignored')
-    log('info', 'webhook ignored', { ...ids, reason: lead.ignored, submission: id })
-    return c.json({ id, status: 'ignored', reason: lead.ignored })
-  }
-  const db = c.env.DB
-  let claim: Claim
-  try {
-    claim = await claimDelivery(db, provider, lead.eventId)
-  } catch (error) {
-    log('error', 'delivery id claim failed', { ...ids, error: describeStorageError(error) })
-    throw later('storage-unavailable', 'Temporarily unable to accept deliveries', 'Nothing was saved. Please retry.')
-  }
-  if (claim.state === 'done') {
-    const logged = recordUnqueued(c, origin, 'duplicate-delivery')
-    log('info', 'webhook redelivery acknowledged', { ...ids, submission: claim.submission, logged })
-    return c.json({ id: claim.submission, status: 'duplicate' })
-  }
-  if (claim.state === 'in-flight') {
-    // Another delivery of this event is being queued right now; acknowledging this one could lose the lead if that one fails.
-    throw later('delivery-in-progress', 'This event is being processed', 'Another delivery of this event is in progress. Please retry.')
-  }
-  let id: string
-  try {
-    id = await acceptLead(c, origin, { draft: lead.draft, input: { kind: 'webhook', body } })
-  } catch (error) {
-    await releaseDelivery(db, provider, lead.eventId).catch((e: unknown) =>
-      // The claim then expires on its own (store/delivery-ids.ts), so the retry is still accepted.
-      log('error', 'delivery id release failed', { ...ids, error: describeStorageError(e) }),
-    )
-    throw error
-  }
-  // Queued, so the answer is 200 whatever happens next; an unfinished claim expires and a later
-  // redelivery is queued again, which the writer's find-then-update makes harmless.
-  await finishDelivery(db, provider, lead.eventId, id).catch((e: unknown) =>
-    log('error', 'delivery id finish failed', { ...ids, submission: id, error: describeStorageError(e) }),
-  )
-  log('info', 'webhook accepted', { ...ids, submission: id })
-  return c.json({ id, status: 'accepted' })
 }
 
 export const webhooks = new Hono<AppEnv>()
@@ -122,24 +73,29 @@ webhooks.use(
   }),
 )
 
-webhooks.post('/typeform', async (c) => {
-  const env = c.env as Env & WebhookEnv
-  const secrets = secretsFor(env.TYPEFORM_WEBHOOK_SECRET, 'TYPEFORM_WEBHOOK_SECRET')
-  const body = await c.req.arrayBuffer()
-  if (!(await verifyTypeform(secrets, body, c.req.header('typeform-signature')))) {
-    throw problem(401, 'invalid-signature', 'Invalid signature', { detail: 'Typeform-Signature is missing or does not match the body.' })
+webhooks.post('/:id/:token?', async (c) => {
+  const { id, token } = c.req.param()
+  const found = endpoint(c.env, id)
+  const byToken = found?.source.auth.kind === 'url-token'
+  // A token source without its token, or a token on a source that takes none, is no endpoint.
+  if (!found || byToken !== (token !== undefined)) throw unknown(id)
+  const { source, config } = found
+  const secrets = secretsFor(c.env, found.secret)
+  const received: Received = { body: await c.req.arrayBuffer(), headers: c.req.raw.headers, token }
+  const check = await source.verify(secrets, received, config)
+  if (check !== 'ok') {
+    // A wrong URL token must not tell a prober that the endpoint exists.
+    throw source.auth.kind === 'url-token' ? unknown(id) : rejection(source.auth.header, check)
   }
-  const { text, json } = readJson(body)
-  return accept(c, 'typeform', typeformLead(settings(() => loadTypeform(env)), json), text)
-})
-
-webhooks.post('/stripe', async (c) => {
-  const env = c.env as Env & WebhookEnv
-  const secrets = secretsFor(env.STRIPE_WEBHOOK_SECRET, 'STRIPE_WEBHOOK_SECRET')
-  const config = settings(() => loadStripe(env))
-  const body = await c.req.arrayBuffer()
-  const check = await verifyStripe(secrets, body, c.req.header('stripe-signature'), config.tolerance_seconds)
-  if (check !== 'ok') throw STRIPE_REJECTIONS[check]()
-  const { text, json } = readJson(body)
-  return accept(c, 'stripe', stripeLead(config, json), text)
+  let text: string
+  let payload: unknown
+  if (source.read) {
+    payload = await source.read(received)
+    text = JSON.stringify(payload)
+  } else {
+    ;({ text, payload } = readJson(received.body))
+  }
+  const lead = source.map(config, payload, id)
+  const event = await source.eventOf(received, payload)
+  return acceptDelivery(c, { source: id, form: lead.form, eventId: event.id }, lead.draft ? { draft: lead.draft, input: { kind: 'webhook', body: text } } : { ignored: lead.ignored })
 })

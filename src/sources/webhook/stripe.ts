@@ -1,20 +1,44 @@
 /**
- * Stripe: `POST /webhooks/stripe`. Verifies `Stripe-Signature` as Stripe's
- * libraries do, and maps a paying customer (a completed Checkout Session, a
- * customer created or updated) to a LeadDraft, with the Stripe ids kept as
- * custom fields so the CRM record leads back to Stripe.
+ * Stripe: `POST /webhooks/stripe`, configured by `[vars.STRIPE]`, signed with
+ * STRIPE_WEBHOOK_SECRET. Verifies `Stripe-Signature` as Stripe's libraries do, and maps a
+ * paying customer (a completed Checkout Session, a customer created or updated) to a
+ * LeadDraft, with the Stripe ids kept as custom fields so the CRM record leads back to Stripe.
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { planOf } from '../config'
-import type { LeadDraft, LeadMetadata } from '../lead/draft'
-import { parseEmail, parsePhone, phoneKey } from '../lead/identity'
-import { cleanText, splitName } from '../lead/normalize'
-import { problem } from '../http/problem'
-import { LIMITS } from './form'
-import { anyMatch, concat, fromHex } from './signature'
-import type { StripeConfig } from './webhook-config'
-import type { WebhookLead } from './types'
+import { defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
+import type { LeadDraft, LeadMetadata } from '../../lead/draft'
+import { parseEmail, parsePhone, phoneKey } from '../../lead/identity'
+import { cleanText, splitName } from '../../lead/normalize'
+import { problem } from '../../http/problem'
+import { LIMITS } from '../form'
+import { anyMatch, concat, fromHex } from '../signature'
+import type { WebhookLead, WebhookSource } from '../types'
+
+/** Events that carry a person, and the only ones `STRIPE.events` may name. */
+export const STRIPE_EVENTS = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'customer.created',
+  'customer.updated',
+] as const
+
+const nonBlank = z.string().trim().min(1)
+
+/** `[vars.STRIPE]`: every key has a default, so with only the secret set the webhook works. */
+export const stripeSchema = z.strictObject({
+  source: nonBlank.default('Stripe'),
+  status: nonBlank.default('Customer'),
+  events: z.array(z.enum(STRIPE_EVENTS)).min(1).default(['checkout.session.completed', 'customer.created', 'customer.updated']),
+  /** Oldest signature timestamp accepted, in seconds (Stripe's libraries default to 300). */
+  tolerance_seconds: z.number().int().positive().max(86_400).default(300),
+  /** The country of phone numbers given without a country code. */
+  default_country: defaultCountry,
+  ...writeOptions,
+  /** The same per-field write rules a form has (README "Merge policy"). */
+  merge: formConfigSchema.shape.merge,
+})
+export type StripeConfig = z.output<typeof stripeSchema>
 
 export type StripeCheck = 'ok' | 'missing' | 'malformed' | 'mismatch' | 'stale'
 
@@ -144,8 +168,8 @@ const malformed = () =>
 export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
   const event = eventSchema.safeParse(body)
   if (!event.success) throw malformed()
-  const { id: eventId, type, data } = event.data
-  if (!(config.events as readonly string[]).includes(type)) return { eventId, form: type, ignored: 'event-type' }
+  const { type, data } = event.data
+  if (!(config.events as readonly string[]).includes(type)) return { form: type, ignored: 'event-type' }
   let draft: LeadDraft
   if (type.startsWith('checkout.session.')) {
     const session = sessionSchema.safeParse(data.object)
@@ -165,7 +189,17 @@ export function stripeLead(config: StripeConfig, body: unknown): WebhookLead {
       .map(([slug, value]) => ({ slug, value: cleanText(value), format: 'TEXT' as const }))
     draft = personDraft(config, c, c.email, [stripeId('stripe_customer_id', c.id), ...own], c.id)
   }
-  if (draft.emails.length === 0 && !draft.phones.some((p) => phoneKey(p, draft.country))) return { eventId, form: type, ignored: 'no-contact' }
+  if (draft.emails.length === 0 && !draft.phones.some((p) => phoneKey(p, draft.country))) return { form: type, ignored: 'no-contact' }
   const submittedAt = event.data.created ? { submittedAt: new Date(event.data.created * 1000).toISOString() } : {}
-  return { eventId, form: type, draft: withTimeline(config, type, { ...draft, ...submittedAt }) }
+  return { form: type, draft: withTimeline(config, type, { ...draft, ...submittedAt }) }
+}
+
+/** The Stripe source: the event's `id` is its idempotency key (Stripe may deliver an event more than once). */
+export const stripe: WebhookSource<StripeConfig> = {
+  name: 'Stripe',
+  schema: stripeSchema,
+  auth: { kind: 'signature', header: 'Stripe-Signature' },
+  verify: (secrets, { body, headers }, config) => verifyStripe(secrets, body, headers.get('stripe-signature') ?? undefined, config.tolerance_seconds),
+  eventOf: async (_received, payload) => ({ id: (payload as { id: string }).id, type: (payload as { type: string }).type, from: 'provider' }),
+  map: stripeLead,
 }

@@ -1,19 +1,62 @@
 /**
- * Typeform: `POST /webhooks/typeform`. Verifies `Typeform-Signature`, reads a
- * `form_response` and maps its answers to a LeadDraft: by answer type when
- * nothing is configured, by the field's stable `ref` when it is.
+ * Typeform: `POST /webhooks/typeform`, configured by `[vars.TYPEFORM]`, signed with
+ * TYPEFORM_WEBHOOK_SECRET. Verifies `Typeform-Signature`, reads a `form_response` and maps
+ * its answers to a LeadDraft: by answer type when nothing is configured, by the field's
+ * stable `ref` when it is.
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { planOf } from '../config'
-import type { LeadDraft, LeadField, LeadMetadata, MetadataFormat, MetadataValue, TimelineEntry } from '../lead/draft'
-import { parseEmail, parsePhone } from '../lead/identity'
-import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
-import { problem } from '../http/problem'
-import { LIMITS } from './form'
-import { anyMatch, fromBase64 } from './signature'
-import type { TypeformConfig, TypeformTarget } from './webhook-config'
-import type { WebhookLead } from './types'
+import { defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
+import { LEAD_FIELDS, METADATA_FORMATS, type LeadDraft, type LeadField, type LeadMetadata, type MetadataFormat, type MetadataValue, type TimelineEntry } from '../../lead/draft'
+import { parseEmail, parsePhone } from '../../lead/identity'
+import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
+import { problem } from '../../http/problem'
+import { LIMITS } from '../form'
+import { anyMatch, fromBase64 } from '../signature'
+import type { WebhookLead, WebhookSource } from '../types'
+
+const nonBlank = z.string().trim().min(1)
+
+/**
+ * What one Typeform answer (by its field's `ref`) or hidden field (by name) becomes:
+ * a lead field, a custom field with its own slug/format, or nothing (`false`).
+ */
+const typeformTarget = z.union([
+  z.enum(LEAD_FIELDS),
+  z.literal(false),
+  z.strictObject({ slug: nonBlank.optional(), format: z.enum(METADATA_FORMATS).optional() }),
+])
+export type TypeformTarget = z.output<typeof typeformTarget>
+
+const typeformForm = z.strictObject({
+  source: nonBlank.optional(),
+  status: nonBlank.optional(),
+  default_country: defaultCountry.optional(),
+  fields: z.record(nonBlank, typeformTarget).default({}),
+})
+
+const formId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a Typeform form id is 1-64 letters, digits, "-" or "_"')
+
+/** `[vars.TYPEFORM]`: every key has a default, so with only the secret set the webhook works. */
+export const typeformSchema = z.strictObject({
+  source: nonBlank.default('Typeform'),
+  status: nonBlank.default('New'),
+  /** The country of phone numbers answered without a country code. */
+  default_country: defaultCountry,
+  ...writeOptions,
+  /** By `ref` (never by title: titles change, refs do not), for every form. */
+  fields: z.record(nonBlank, typeformTarget).default({}),
+  /**
+   * The allow-list: absent = every form counts. A list of form ids, or a table
+   * of form id → { source?, status?, fields? } that also refines each form.
+   */
+  forms: z
+    .preprocess((v) => (Array.isArray(v) ? Object.fromEntries(v.map((id) => [id, {}])) : v), z.record(formId, typeformForm))
+    .optional(),
+  /** The same per-field write rules a form has (README "Merge policy"). */
+  merge: formConfigSchema.shape.merge,
+})
+export type TypeformConfig = z.output<typeof typeformSchema>
 
 /** `sha256=` + base64(HMAC-SHA256(secret, raw body)). */
 export async function verifyTypeform(secrets: string[], body: ArrayBuffer, header: string | undefined): Promise<boolean> {
@@ -140,11 +183,11 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   if (!parsed.success || (parsed.data.event_type === 'form_response' && !parsed.data.form_response)) {
     throw problem(400, 'malformed-body', 'Not a Typeform webhook', { detail: 'Expected a JSON object with event_id, event_type and form_response.' })
   }
-  const { event_id: eventId, event_type, form_response: response } = parsed.data
+  const { event_type, form_response: response } = parsed.data
   const formId = response?.form_id ?? 'unknown'
-  if (event_type !== 'form_response' || !response) return { eventId, form: formId, ignored: 'event-type' }
+  if (event_type !== 'form_response' || !response) return { form: formId, ignored: 'event-type' }
   const form = own(config.forms, formId)
-  if (config.forms && !form) return { eventId, form: formId, ignored: 'form-not-allowed' }
+  if (config.forms && !form) return { form: formId, ignored: 'form-not-allowed' }
   const targets = { ...config.fields, ...form?.fields }
   const byId = indexFields(response.definition?.fields)
 
@@ -188,7 +231,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   const country = form?.default_country ?? config.default_country
   const email = parseEmail(values.get('email')?.[0] ?? '')
   const phone = parsePhone(values.get('phone')?.[0] ?? '', country)
-  if (!email && !phone?.key) return { eventId, form: formId, ignored: 'no-contact' }
+  if (!email && !phone?.key) return { form: formId, ignored: 'no-contact' }
   const emails = email ? [email.value] : []
   const phones = phone ? [phone.value] : []
   const draft: LeadDraft = {
@@ -205,5 +248,20 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     plan: planOf(config),
     ...(config.timeline ? { timeline: { type: 'FORM', title: clip(cleanText(response.definition?.title ?? '')) || formId, fields: asked } } : {}),
   }
-  return { eventId, form: formId, draft }
+  return { form: formId, draft }
+}
+
+/** The Typeform source: `event_id` is Typeform's id of the delivery's event (kept across its retries). */
+export const typeform: WebhookSource<TypeformConfig> = {
+  name: 'Typeform',
+  schema: typeformSchema,
+  auth: { kind: 'signature', header: 'Typeform-Signature' },
+  // Any failure is a 401, a header without `sha256=` too: as this route always answered.
+  async verify(secrets, { body, headers }) {
+    const header = headers.get('typeform-signature')
+    if (!header) return 'missing'
+    return (await verifyTypeform(secrets, body, header)) ? 'ok' : 'mismatch'
+  },
+  eventOf: async (_received, payload) => ({ id: (payload as { event_id: string }).event_id, type: (payload as { event_type: string }).event_type, from: 'provider' }),
+  map: typeformLead,
 }
