@@ -121,9 +121,9 @@ export type FormBody = Record<string, string>
 export function postForm(
   workerUrl: string,
   body: FormBody,
-  { ip, encoding = 'json', signal }: { ip: string; encoding?: 'json' | 'urlencoded'; signal?: AbortSignal },
+  { ip, encoding = 'json', signal, form = 'contact' }: { ip: string; encoding?: 'json' | 'urlencoded'; signal?: AbortSignal; form?: string },
 ): Promise<Response> {
-  const url = `${workerUrl}/forms/contact`
+  const url = `${workerUrl}/forms/${form}`
   if (encoding === 'json') {
     return fetch(url, {
       signal,

@@ -4,7 +4,7 @@
  * its targets):
  *
  *   bundle      the deployable bundle's size (wrangler deploy --dry-run)
- *   calls       Unified calls per lead: new, changed repeat, identical repeat
+ *   calls       Unified calls per submission by mode (lead; contact+lead with company): new, changed, unchanged, double submit
  *   throughput  form posts/s next to GET /healthz on a local Worker
  *   faults      Unified failing, then recovering: leads written, duplicates, lost
  *   burst       300 people at once against a rate-limited CRM: drain, 429s, calls, post → CRM
@@ -50,7 +50,7 @@ interface Entry {
 
 const SCENARIOS: Record<ScenarioName, Entry> = {
   bundle: { run: bundle, limitSeconds: 240, sharesStack: false },
-  calls: { run: calls, limitSeconds: 180, sharesStack: true },
+  calls: { run: calls, limitSeconds: 240, sharesStack: false },
   throughput: { run: throughput, limitSeconds: 240, sharesStack: true },
   faults: { run: faults, limitSeconds: 240, sharesStack: false },
   // Three local Workers, runs of up to 150 + 150 + 60 s, and the double submit.
