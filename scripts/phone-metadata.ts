@@ -1,9 +1,10 @@
 /**
  * `npm run phone-metadata`: writes src/lead/phone-metadata.json, libphonenumber-js's own "min"
- * metadata without the national formatting rules. lead-intake only parses numbers (to E.164)
- * and checks their possible lengths, which never read those rules, and they are half the
- * metadata: 19 KiB of the Worker's gzip budget become 10. test/identity.test.ts fails when the
- * installed libphonenumber-js no longer matches this file; run this again after upgrading it.
+ * metadata without the national formatting rules and the per-type patterns (fixed line, mobile…).
+ * lead-intake only parses numbers (to E.164) and checks their possible lengths, which read
+ * neither; together they are most of the metadata: 19 KiB of the Worker's gzip budget become 7.
+ * test/identity.test.ts fails when the installed libphonenumber-js no longer matches this file
+ * (run this again after upgrading it), and checks parsing against the full min metadata.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -20,11 +21,16 @@ interface Metadata {
   nonGeographic?: Record<string, Territory>
 }
 
-/** In metadata version 4 a territory's formats are its fifth entry (libphonenumber-js, es6/metadata.js `_getFormats`). */
+/**
+ * In metadata version 4 a territory's formats are its entry 4 and its types entry 11
+ * (libphonenumber-js, es6/metadata.js: `_getFormats`, `types`).
+ */
+const DROPPED = new Set([4, 11])
+
 export function withoutFormats(metadata: Metadata): Metadata {
   if (metadata.version !== 4) throw new Error(`libphonenumber-js metadata version ${metadata.version}: check where its formats live before trimming`)
   const trim = (territories: Record<string, Territory> = {}) =>
-    Object.fromEntries(Object.entries(territories).map(([code, t]) => [code, t.map((entry, i) => (i === 4 ? null : entry))]))
+    Object.fromEntries(Object.entries(territories).map(([code, t]) => [code, t.map((entry, i) => (DROPPED.has(i) ? null : entry))]))
   return { ...metadata, countries: trim(metadata.countries), ...(metadata.nonGeographic ? { nonGeographic: trim(metadata.nonGeographic) } : {}) }
 }
 

@@ -226,3 +226,19 @@ describe('phone metadata', () => {
     expect(shipped).toEqual(JSON.parse(JSON.stringify(withoutFormats(installed as Parameters<typeof withoutFormats>[0]))))
   })
 })
+
+describe('phone parsing on the trimmed metadata', () => {
+  it('reads numbers exactly as libphonenumber-js with its full min metadata does', async () => {
+    const { parsePhoneNumberFromString } = await import('libphonenumber-js/min')
+    const { parsePhone } = await import('../src/lead/identity')
+    const cases: [string, string][] = [
+      ['+1 555 010 4242', 'US'], ['020 7946 0001', 'GB'], ['+44 (0)20 7946 0002', 'US'], ['0171 1234567', 'DE'], ['06 12 34 56 78', 'FR'],
+      ['(02) 9876 5432', 'AU'], ['090-1234-5678', 'JP'], ['011 44 20 7946 0001', 'US'], ['8 912 345-67-89', 'RU'], ['(11) 91234-5678', 'BR'],
+      ['098765 43210', 'IN'], ['416 555 0199', 'CA'], ['01534 123456', 'JE'], ['+1 876 555 1234', 'US'], ['087 123 4567', 'IE'], ['+7 727 123 4567', 'US'],
+    ]
+    for (const [text, country] of cases) {
+      const full = parsePhoneNumberFromString(text, country as never)
+      expect(parsePhone(text, country)?.key, `${text} in ${country}`).toBe(full?.isPossible() ? full.number : undefined)
+    }
+  })
+})
