@@ -67,6 +67,7 @@ const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | unde
 
 export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
+  const started = Date.now()
   const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
   const attempts = message.attempts
   const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
@@ -81,6 +82,8 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   // Identity, serialization and the Retry-After gate are per connection: the same email in two CRMs is two people.
   const connection = payload.draft.plan?.connection || env.UNIFIED_CONNECTION_ID
   let keyHash: string | null = null
+  // Every identifier's hash, so the operator console finds the submission by any email or phone.
+  let keys: string[] = []
   let outcome: WriteOutcome
   if (!env.HASH_SECRET) {
     outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
@@ -91,6 +94,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     for (let round = 0; ; round++) {
       const identity = await identify(env, connection, m, payload.draft, env.HASH_SECRET)
       keyHash = identity.keyHash
+      keys = [...identity.hashOf.values()]
       const who = identity.who
       try {
         outcome = await writerFor(env, connection, who).write(m.id, identity.draft, connection, 'person' in who ? who.person : undefined)
@@ -106,20 +110,27 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     }
   }
   if (outcome.ok) {
-    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action: outcome.action })
+    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action: outcome.action, keys, ms: Date.now() - started })
     message.ack()
     log('info', 'lead delivered', { ...ids, action: outcome.action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
     return
   }
   if (outcome.retryable && attempts < DELIVERY_MAX_ATTEMPTS) {
     const delaySeconds = retryDelay(attempts, outcome.retryAfter, DELIVERY_BASE_DELAY_SECONDS)
-    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error })
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error, status: outcome.status, keys, ms: Date.now() - started })
     message.retry({ delaySeconds })
     log('warn', 'lead write will be retried', { ...ids, status: outcome.status, delaySeconds })
     return
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
-  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: withFix(outcome.error, outcome.unsupported, m.origin) })
+  await recordOutcome(env.DB, m, keyHash, {
+    state: 'failed',
+    attempts,
+    lastError: withFix(outcome.error, outcome.unsupported, m.origin),
+    status: outcome.status,
+    keys,
+    ms: Date.now() - started,
+  })
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
 }

@@ -6,13 +6,16 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0005_crm_records',
+  latest: '0006_operator_console',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT connection, hash, person FROM identities LIMIT 0' },
     { migration: '0004_identity_ledger', sql: 'SELECT gen, hash_v FROM submissions LIMIT 0' },
     { migration: '0005_crm_records', sql: 'SELECT crm_ids FROM submissions LIMIT 0' },
+    { migration: '0006_operator_console', sql: 'SELECT submission_id, hash, received_at FROM submission_keys LIMIT 0' },
+    { migration: '0006_operator_console', sql: 'SELECT submission_id, gen, attempt, at, state, status, error, action, ms FROM submission_attempts LIMIT 0' },
+    { migration: '0006_operator_console', sql: 'SELECT id, at, who, via, action, submission_id, detail FROM audit LIMIT 0' },
   ],
 } as const
 
