@@ -21,6 +21,8 @@ const outcomeOf = (state: string) => OUTCOMES.findIndex((o) => (o.states as read
 const HEIGHT = 100
 const num = (n: number) => String(Math.round(n * 100) / 100)
 const day = (ms: number) => new Date(ms).toUTCString().slice(0, 11).replace(',', '') // "Mon 03 Nov"
+/** A column's label, short enough for a phone: "Mon 3". */
+const column = (ms: number) => `${new Date(ms).toUTCString().slice(0, 3)} ${new Date(ms).getUTCDate()}`
 
 /** Counts per hour slot (0…167) and outcome. */
 export function bucket(o: Pick<Overview, 'at' | 'hours'>): number[][] {
@@ -54,7 +56,7 @@ export function chart(o: Pick<Overview, 'at' | 'hours'>): string {
   const summary = `${totals.reduce((a, b) => a + b, 0)} submissions from ${day(start)} to today (UTC): ${OUTCOMES.map((out, i) => `${totals[i]} ${out.label}`).join(', ')}. The busiest hour had ${max === 1 && totals.every((t) => !t) ? 0 : max}.`
   const svg =
     `<svg viewBox="0 0 168 ${HEIGHT}" preserveAspectRatio="none" role="img" aria-labelledby="chart-t"><title id="chart-t">${escapeHtml(summary)}</title>` +
-    `<path class="grid" d="${days.slice(1).map((_, i) => `M${(i + 1) * 24} 0V${HEIGHT}`).join('')}"/>` +
+    `<path class="grid" d="M0 0H168${days.slice(1).map((_, i) => `M${(i + 1) * 24} 0V${HEIGHT}`).join('')}"/>` +
     OUTCOMES.map((out, i) => (paths[i]!.length ? `<path class="c-${out.key}" d="${paths[i]!.join('')}"/>` : '')).join('') +
     '</svg>'
   const legend = OUTCOMES.map((out, i) => `<li><span class="sw c-${out.key}"></span>${out.label} <b>${totals[i]}</b></li>`).join('')
@@ -66,8 +68,8 @@ export function chart(o: Pick<Overview, 'at' | 'hours'>): string {
     .join('')
   return (
     `<figure class="chart"><figcaption>Submissions per hour, last 7 days (UTC), by outcome</figcaption>` +
-    `<div class="plot"><span class="ymax">${max}/h</span>${svg}</div>` +
-    `<ol class="days" aria-hidden="true">${days.map((d) => `<li>${day(d)}</li>`).join('')}</ol>` +
+    `<div class="plot"><span class="ymax">${max} per hour at most</span>${svg}</div>` +
+    `<ol class="days" aria-hidden="true">${days.map((d) => `<li>${column(d)}</li>`).join('')}</ol>` +
     `<ul class="legend">${legend}</ul>` +
     `<details><summary>Per day, as a table</summary><div class="scroll"><table><thead><tr><th scope="col">Day</th>${OUTCOMES.map((out) => `<th scope="col">${out.label}</th>`).join('')}</tr></thead><tbody>${perDay}</tbody></table></div></details>` +
     `</figure>`

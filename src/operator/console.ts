@@ -40,9 +40,9 @@ button{background:var(--bg2);cursor:pointer}button.primary{background:#0969da;bo
 .hint,.asof,figcaption,th{color:var(--mute);font-size:.85rem}.stale .asof{color:var(--bad);font-weight:600}
 .alert{border-left:4px solid var(--bad);background:#ffebe9;padding:.5rem .75rem}.good{border-left:4px solid var(--ok);background:#dafbe1;padding:.5rem .75rem}
 .notice{border-left:4px solid #0969da;background:#ddf4ff;padding:.5rem .75rem}.alert form,.inline{display:inline;margin:0 .5rem}
-.kpis{gap:.5rem}.kpis li{border:1px solid var(--line);border-radius:8px;padding:.4rem .75rem;min-width:8rem}.kpis b{display:block;font-size:1.3rem}
-.chart{margin:1rem 0}.plot{position:relative;border-bottom:1px solid var(--mute)}.plot svg{display:block;width:100%;height:11rem}
-.ymax{position:absolute;top:0;left:0;font-size:.8rem;color:var(--mute);background:#fffc}.days{display:grid;grid-template-columns:repeat(7,1fr);font-size:.8rem;color:var(--mute)}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.5rem;margin-top:.5rem}.kpis li{border:1px solid var(--line);border-radius:8px;padding:.4rem .75rem}.kpis b{display:block;font-size:1.3rem}
+.chart{margin:1rem 0}.plot{border-bottom:1px solid var(--mute)}.plot svg{display:block;width:100%;height:11rem;overflow:visible}
+.ymax{display:block;font-size:.8rem;color:var(--mute)}.days{display:grid;grid-template-columns:repeat(7,1fr);gap:0;font-size:.8rem;color:var(--mute);white-space:nowrap}
 .grid{stroke:var(--line);stroke-width:1;vector-effect:non-scaling-stroke;fill:none}
 .c-written{fill:var(--ok);background:var(--ok)}.c-waiting{fill:var(--wait);background:var(--wait)}.c-failed{fill:var(--bad);background:var(--bad)}.c-spam{fill:var(--spam);background:var(--spam)}.c-ignored{fill:var(--ign);background:var(--ign)}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;border-radius:2px;vertical-align:-.05rem}
@@ -56,7 +56,7 @@ ol.steps li::before{content:"";position:absolute;left:-.5rem;top:.65rem;width:.7
 ol.steps li.s-written::before{background:var(--ok)}ol.steps li.s-failed::before{background:var(--bad)}ol.steps li.s-retrying::before,ol.steps li.s-queued::before{background:var(--wait)}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
 @media (max-width:44rem){table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
-table.rows td{display:block;border:0;padding:.05rem 0}table.rows td[data-l]::before{content:attr(data-l) ": ";color:var(--mute);font-size:.85rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}`
+table.rows td{display:block;border:0;padding:.05rem 0}table.rows td:empty{display:none}table.compact td{display:inline-block;text-align:left;margin-right:.9rem}table.rows th[scope=row]{display:block;padding:0}table.rows td[data-l]::before{content:attr(data-l) ": ";color:var(--mute);font-size:.85rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}`
 
 /**
  * Refreshes each `[data-src]` element every `data-every` seconds with the HTML
@@ -157,11 +157,17 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
   const sourceRows = sources
     .map((s) => {
       const t = timing(s)
-      return (
-        `<tr><th scope="row">${e(s)}</th><td class="n">${count(undefined, s)}</td><td class="n">${count('written', s)}</td><td class="n">${count('failed', s)}</td>` +
-        `<td class="n">${count('queued', s) + count('retrying', s)}</td><td class="n">${count('spam', s) + count('ignored', s) + count('duplicate-delivery', s)}</td>` +
-        `<td class="n">${rate(s)}</td><td class="n">${t ? duration(t.median) : '—'}</td><td class="n">${t ? duration(t.p95) : '—'}</td></tr>`
-      )
+      const cells = [
+        ['Received', count(undefined, s)],
+        ['Written', count('written', s)],
+        ['Failed', count('failed', s)],
+        ['Waiting', count('queued', s) + count('retrying', s)],
+        ['Spam, ignored', count('spam', s) + count('ignored', s) + count('duplicate-delivery', s)],
+        ['Success', rate(s)],
+        ['Median', t ? duration(t.median) : '—'],
+        ['p95', t ? duration(t.p95) : '—'],
+      ]
+      return `<tr><th scope="row">${e(s)}</th>${cells.map(([label, value]) => `<td class="n" data-l="${label}">${value}</td>`).join('')}</tr>`
     })
     .join('')
   return (
@@ -173,7 +179,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
     `<li><b>${all ? duration(all.median) : '—'}</b>median to CRM</li><li><b>${all ? duration(all.p95) : '—'}</b>p95 to CRM</li>` +
     `<li><b>${waiting}</b>queued or retrying</li></ul>` +
     chart(o) +
-    `<h3>Last 24 hours by source</h3><div class="scroll"><table><thead><tr><th scope="col">Source</th><th scope="col" class="n">Received</th><th scope="col" class="n">Written</th>` +
+    `<h3>Last 24 hours by source</h3><div class="scroll"><table class="rows compact"><thead><tr><th scope="col">Source</th><th scope="col" class="n">Received</th><th scope="col" class="n">Written</th>` +
     `<th scope="col" class="n">Failed</th><th scope="col" class="n">Waiting</th><th scope="col" class="n">Spam, ignored</th><th scope="col" class="n">Success</th>` +
     `<th scope="col" class="n">Median</th><th scope="col" class="n">p95</th></tr></thead><tbody>${sourceRows || '<tr><td colspan="9">No submissions in the last 24 hours.</td></tr>'}</tbody></table></div>` +
     `<p class="hint">Success: written of those written or failed. Median and p95: from receipt to the CRM write being logged (updated_at − received_at of written submissions; a replayed one counts from its first receipt).</p>` +
