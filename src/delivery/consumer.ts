@@ -77,6 +77,7 @@ const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | unde
 
 export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
+  const started = Date.now()
   const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
   // Failed attempts: those of this message, and those spent before it was sent again after waiting for the CRM's pace.
   const attempts = (m.spent ?? 0) + message.attempts
@@ -93,6 +94,8 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   const connection = payload.draft.plan?.connection || env.UNIFIED_CONNECTION_ID
   let keyHash: string | null = null
   let person: string | undefined
+  // Every identifier's hash, so the operator console finds the submission by any email or phone.
+  let keys: string[] = []
   let outcome: WriteOutcome
   if (!env.HASH_SECRET) {
     outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
@@ -109,6 +112,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
         return
       }
       keyHash = identity.keyHash
+      keys = [...identity.hashOf.values()]
       const who = identity.who
       person = 'person' in who ? who.person : undefined
       try {
@@ -126,7 +130,16 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   }
   if (outcome.ok) {
     const action = outcome.double ? 'repeat' : outcome.action
-    await recordOutcome(env.DB, m, keyHash, { state: 'written', attempts, crmIds: outcome.records, action, person, consentVersion: payload.draft.consent?.version })
+    await recordOutcome(env.DB, m, keyHash, {
+      state: 'written',
+      attempts,
+      crmIds: outcome.records,
+      action,
+      person,
+      consentVersion: payload.draft.consent?.version,
+      keys,
+      ms: Date.now() - started,
+    })
     message.ack()
     log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
     return
@@ -143,13 +156,21 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   }
   if (outcome.retryable && attempts < DELIVERY_MAX_ATTEMPTS) {
     const delaySeconds = retryDelay(attempts, outcome.retryAfter, DELIVERY_BASE_DELAY_SECONDS)
-    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error, person })
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts, lastError: outcome.error, status: outcome.status, person, keys, ms: Date.now() - started })
     message.retry({ delaySeconds })
     log('warn', 'lead write will be retried', { ...ids, status: outcome.status, delaySeconds })
     return
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
-  await recordOutcome(env.DB, m, keyHash, { state: 'failed', attempts, lastError: withFix(outcome.error, outcome.unsupported, m.origin), person })
+  await recordOutcome(env.DB, m, keyHash, {
+    state: 'failed',
+    attempts,
+    lastError: withFix(outcome.error, outcome.unsupported, m.origin),
+    status: outcome.status,
+    person,
+    keys,
+    ms: Date.now() - started,
+  })
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
 }

@@ -15,6 +15,7 @@ import { problem } from '../http/problem'
 import { DEFAULT_COUNTRY, hashIdentifier, parseEmail, parsePhone } from '../lead/identity'
 import type { CrmRecordIds } from '../lead/message'
 import { log } from '../log'
+import { recordAudit } from '../store/audit'
 import { erase, peopleOf, submissionsOf } from '../store/erasure'
 
 const who = z
@@ -54,10 +55,7 @@ async function hashesOf(env: Env, input: unknown): Promise<{ hashes: string[]; c
 
 /** An audit row: the action and its counts, never whom it was about; via the console (Basic) or the API (Bearer). */
 const audit = (db: D1Database, authorization: string | undefined, action: 'erasure' | 'export', counts: Record<string, number>) =>
-  db
-    .prepare(`INSERT INTO audit (at, who, via, action, detail) VALUES (?1, 'operator', ?2, ?3, ?4)`)
-    .bind(Date.now(), /^bearer\s/i.test(authorization ?? '') ? 'api' : 'console', action, JSON.stringify(counts))
-    .run()
+  recordAudit(db, { via: /^bearer\s/i.test(authorization ?? '') ? 'api' : 'console', action, detail: JSON.stringify(counts) })
 
 export const privacy = new Hono<{ Bindings: Env }>()
 

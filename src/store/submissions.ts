@@ -10,6 +10,9 @@
  */
 import { keyedHash } from '../lead/identity'
 import type { CrmRecordIds, Origin, Payload } from '../lead/message'
+import { purgeAuditStatement } from './audit'
+import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
+import { isSchemaError } from './schema'
 
 export const STATES = ['queued', 'retrying', 'written', 'failed', 'ignored', 'duplicate-delivery', 'spam'] as const
 export type State = (typeof STATES)[number]
@@ -58,6 +61,12 @@ export interface Outcome {
   /** The version of the consent wording the person agreed to with it. */
   consentVersion?: string
   lastError?: string
+  /** HTTP status of the failed call, when there was one (the journey's attempt row). */
+  status?: number
+  /** How long the attempt took, ms (the journey's attempt row). */
+  ms?: number
+  /** Keyed hash of every identifier the submission brings, so the operator finds it by any of them. */
+  keys?: string[]
 }
 
 /**
@@ -73,7 +82,8 @@ export async function recordOutcome(
 ): Promise<void> {
   // The payload stays while the lead may need a replay, and goes once it is written.
   const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
-  await db
+  const now = Date.now()
+  const outcome = db
     .prepare(
       `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18)
@@ -87,7 +97,7 @@ export async function recordOutcome(
     .bind(
       m.id,
       Date.parse(m.receivedAt),
-      Date.now(),
+      now,
       m.origin.source,
       m.origin.form,
       keyHash,
@@ -104,7 +114,16 @@ export async function recordOutcome(
       o.person ?? null,
       o.consentVersion ?? null,
     )
-    .run()
+  // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
+  const attempt = attemptStatement(db, { id: m.id, gen: m.gen, attempt: o.attempts, at: now, state: o.state, status: o.status, error: o.lastError, action: o.action, ms: o.ms })
+  const keys = o.keys?.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), o.keys)] : []
+  try {
+    await db.batch([outcome, attempt, ...keys])
+  } catch (error) {
+    // Deployed before migration 0006 (readiness says so): the outcome still counts, the journey waits for the schema.
+    if (!isSchemaError(error)) throw error
+    await outcome.run()
+  }
 }
 
 /** What the queue consumer reads back for a message that was too large to carry its payload. */
@@ -197,10 +216,18 @@ export async function countByState(db: D1Database): Promise<Record<string, numbe
   return Object.fromEntries(results.map((r) => [r.state, r.n]))
 }
 
-/** Retention: forget submissions (and the personal data in them) older than `days`. */
+/**
+ * Retention: forget submissions (and the personal data in them) older than `days`,
+ * with their identifier hashes, attempts and the audit rows of that time.
+ */
 export async function purgeSubmissions(db: D1Database, days: number, now = Date.now()): Promise<number> {
-  const result = await db.prepare(`DELETE FROM submissions WHERE received_at < ?1`).bind(now - days * 86_400_000).run()
-  return result.meta.changes ?? 0
+  const before = now - days * 86_400_000
+  const results = await db.batch([
+    ...purgeJourneyStatements(db, before),
+    purgeAuditStatement(db, before),
+    db.prepare(`DELETE FROM submissions WHERE received_at < ?1`).bind(before),
+  ])
+  return results.at(-1)?.meta.changes ?? 0
 }
 
 /**
@@ -210,12 +237,19 @@ export async function purgeSubmissions(db: D1Database, days: number, now = Date.
  */
 export async function rehashKeys(db: D1Database, secret: string, batch = 500): Promise<number> {
   const { results } = await db
-    .prepare(`SELECT id, key_hash FROM submissions WHERE hash_v = 1 AND key_hash IS NOT NULL LIMIT ?1`)
+    .prepare(`SELECT id, key_hash, received_at FROM submissions WHERE hash_v = 1 AND key_hash IS NOT NULL LIMIT ?1`)
     .bind(batch)
-    .all<{ id: string; key_hash: string }>()
+    .all<{ id: string; key_hash: string; received_at: number }>()
   if (results.length === 0) return 0
   const update = db.prepare(`UPDATE submissions SET key_hash = ?2, hash_v = 2 WHERE id = ?1 AND hash_v = 1`)
-  await db.batch(await Promise.all(results.map(async (r) => update.bind(r.id, await keyedHash(secret, r.key_hash)))))
+  const moves = await Promise.all(
+    results.map(async (r) => {
+      const hash = await keyedHash(secret, r.key_hash)
+      // The operator finds the row by its keyed hash from now on.
+      return [update.bind(r.id, hash), keysStatement(db, r.id, r.received_at, [hash])]
+    }),
+  )
+  await db.batch(moves.flat())
   return results.length
 }
 

@@ -1,0 +1,356 @@
+/**
+ * The operator console's HTML: the overview (search, at a glance, the log
+ * with filters and paging, recent operator actions, CRM connections) and one
+ * submission's journey. Plain server-rendered HTML that works without script;
+ * one nonce'd script of a few lines refreshes the live parts (`data-src`).
+ */
+import { escapeHtml } from '../http/html'
+import type { AuditRow } from '../store/audit'
+import type { Overview, Page } from '../store/browse'
+import type { Attempt } from '../store/journey'
+import { STATES, type Submission } from '../store/submissions'
+import { chart } from './chart'
+import type { ConnectionReport } from './connection'
+
+export const REFRESH_SECONDS = 30
+/** A journey in flight refreshes faster: the next outcome is seconds away. */
+export const IN_FLIGHT_REFRESH_SECONDS = 3
+
+const e = escapeHtml
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+const time = (ms: number) => `<time datetime="${new Date(ms).toISOString()}">${when(ms)}</time>`
+
+/** 850 ms, 2.3 s, 4.2 min, 1.5 h, 2.1 d. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']]
+  const [size, unit] = units.find(([size]) => ms >= size)!
+  const n = ms / size
+  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${unit}`
+}
+
+const CSS = `:root{--ok:#1a7f37;--wait:#9a6700;--bad:#cf222e;--spam:#8250df;--ign:#6e7781;--fg:#1f2328;--mute:#59636e;--line:#d1d9e0;--bg2:#f6f8fa}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:var(--fg);background:#fff}
+header,main{max-width:72rem;margin:0 auto;padding:.5rem 1rem}header{border-bottom:1px solid var(--line)}
+h1{font-size:1.25rem;margin:.4rem 0}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}a{color:#0550ae}code{font-size:.9em;word-break:break-all}
+nav ul,.legend,.days,.kpis{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+form{margin:.5rem 0}label{font-weight:600;font-size:.9rem}input,select,button{font:inherit;padding:.3rem .5rem;border:1px solid #8c959f;border-radius:6px;max-width:100%}
+button{background:var(--bg2);cursor:pointer}button.primary{background:#0969da;border-color:#0969da;color:#fff}
+.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.row>*{display:flex;flex-direction:column;gap:.15rem}
+.hint,.asof,figcaption,th{color:var(--mute);font-size:.85rem}.stale .asof{color:var(--bad);font-weight:600}
+.alert{border-left:4px solid var(--bad);background:#ffebe9;padding:.5rem .75rem}.good{border-left:4px solid var(--ok);background:#dafbe1;padding:.5rem .75rem}
+.notice{border-left:4px solid #0969da;background:#ddf4ff;padding:.5rem .75rem}.alert form,.inline{display:inline;margin:0 .5rem}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.5rem;margin-top:.5rem}.kpis li{border:1px solid var(--line);border-radius:8px;padding:.4rem .75rem}.kpis b{display:block;font-size:1.3rem}
+.chart{margin:1rem 0}.plot{border-bottom:1px solid var(--mute)}.plot svg{display:block;width:100%;height:11rem;overflow:visible}
+.ymax{display:block;font-size:.8rem;color:var(--mute)}.days{display:grid;grid-template-columns:repeat(7,1fr);gap:0;font-size:.8rem;color:var(--mute);white-space:nowrap}
+.grid{stroke:var(--line);stroke-width:1;vector-effect:non-scaling-stroke;fill:none}
+.c-written{fill:var(--ok);background:var(--ok)}.c-waiting{fill:var(--wait);background:var(--wait)}.c-failed{fill:var(--bad);background:var(--bad)}.c-spam{fill:var(--spam);background:var(--spam)}.c-ignored{fill:var(--ign);background:var(--ign)}
+.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;border-radius:2px;vertical-align:-.05rem}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+td.n,th.n{text-align:right}.st{display:inline-block;padding:0 .45rem;border-radius:1rem;font-size:.85rem;color:#fff;background:var(--ign)}
+.st-written{background:var(--ok)}.st-failed{background:var(--bad)}.st-queued,.st-retrying{background:var(--wait)}.st-spam{background:var(--spam)}
+.err{color:#82071e;font-size:.9rem}.pager{display:flex;gap:1rem;margin:.75rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.facts dt{color:var(--mute)}dl.facts dd{margin:0}
+ol.steps{list-style:none;padding:0;border-left:3px solid var(--line);margin-left:.5rem}ol.steps li{position:relative;padding:.3rem 0 .6rem 1rem}
+ol.steps li::before{content:"";position:absolute;left:-.5rem;top:.65rem;width:.7rem;height:.7rem;border-radius:50%;background:var(--ign)}
+ol.steps li.s-written::before{background:var(--ok)}ol.steps li.s-failed::before{background:var(--bad)}ol.steps li.s-retrying::before,ol.steps li.s-queued::before{background:var(--wait)}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+@media (max-width:44rem){table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
+table.rows td{display:block;border:0;padding:.05rem 0}table.rows td:empty{display:none}table.compact td{display:inline-block;text-align:left;margin-right:.9rem}table.rows th[scope=row]{display:block;padding:0}table.rows td[data-l]::before{content:attr(data-l) ": ";color:var(--mute);font-size:.85rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}`
+
+/**
+ * Refreshes each `[data-src]` element every `data-every` seconds with the HTML
+ * its URL answers (the same element, rendered again), and says so when it
+ * can't. A hidden tab waits until it is shown again: each refresh reads the
+ * week's rows from D1 (rows read are what D1 bills).
+ */
+const SCRIPT = `const live=(el)=>{if(el.dataset.src)setTimeout(()=>document.hidden?document.addEventListener('visibilitychange',()=>load(el),{once:true}):load(el),el.dataset.every*1000)};const load=async(el)=>{try{const r=await fetch(el.dataset.src,{headers:{accept:'text/html'}});if(!r.ok)throw r.status;const t=document.createElement('template');t.innerHTML=await r.text();const n=t.content.firstElementChild;el.replaceWith(n);live(n)}catch{el.classList.add('stale');const a=el.querySelector('.asof');if(a&&!a.dataset.failed){a.dataset.failed=1;a.append(' Could not refresh: reload the page.')}live(el)}};document.querySelectorAll('[data-src]').forEach(live)`
+
+export function layout(title: string, nonce: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(title)} · lead-intake</title><style nonce="${nonce}">${CSS}</style></head>
+<body><header><h1><a href="/operator/">lead-intake operator</a></h1>
+<nav aria-label="Console"><ul><li><a href="/operator/#glance">At a glance</a></li><li><a href="/operator/#list">Submissions</a></li><li><a href="/operator/#audit">Actions</a></li><li><a href="/operator/#connections">CRM connections</a></li></ul></nav></header>
+<main>${body}</main><script nonce="${nonce}">${SCRIPT}</script></body></html>`
+}
+
+// --- the overview ---
+
+export interface ListFilters {
+  state?: string
+  /** `source` or `source/form`. */
+  src?: string
+  /** UTC dates, YYYY-MM-DD, both included. */
+  from?: string
+  to?: string
+  /** A keyed identifier hash, from a search. */
+  person?: string
+  /** What the person was found by: email | phone. */
+  by?: string
+  cursor?: string
+}
+
+export interface OverviewView {
+  overview: Overview
+  page: Page
+  filters: ListFilters
+  /** The `source` and `source/form` choices of the filter. */
+  sources: string[]
+  audit: AuditRow[]
+  connections: ConnectionReport[]
+  crmConfigured: boolean
+  notice?: string
+}
+
+const query = (f: ListFilters) => {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(f)) if (v) params.set(k, v)
+  const q = params.toString()
+  return q ? `?${q}` : ''
+}
+
+export function overviewPage(nonce: string, v: OverviewView): string {
+  return layout(
+    'Operator console',
+    nonce,
+    (v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : '') +
+      searchForm() +
+      glance(v.overview, v.connections, v.crmConfigured) +
+      listSection(v) +
+      auditSection(v.audit) +
+      connectionsSection(v.connections),
+  )
+}
+
+const searchForm = () =>
+  `<form method="post" action="/operator/find" role="search" aria-describedby="find-hint"><div class="row">` +
+  `<div><label for="q">Find a person or a submission</label><input id="q" name="q" type="search" required autocomplete="off" spellcheck="false" size="30" placeholder="email, phone or submission id"></div>` +
+  `<div><label for="country">Phone country</label><input id="country" name="country" value="US" size="3" maxlength="2" pattern="[A-Za-z]{2}" autocomplete="off" aria-describedby="country-hint"></div>` +
+  `<div><button class="primary">Find</button></div></div>` +
+  `<p class="hint" id="find-hint">Searched as the log keys it: the address is hashed here and neither kept nor put in the address bar. <span id="country-hint">A phone without + is read in this country.</span></p></form>`
+
+export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean): string {
+  const all = o.timing.find((t) => t.source === '*')
+  const count = (state?: string, source?: string) =>
+    o.day.filter((r) => (!state || r.state === state) && (!source || r.source === source)).reduce((a, r) => a + r.n, 0)
+  const rate = (source?: string) => {
+    const written = count('written', source)
+    const settled = written + count('failed', source)
+    return settled ? `${Math.floor((written / settled) * 1000) / 10}%` : '—'
+  }
+  const alerts: string[] = []
+  if (!crmConfigured) alerts.push('<p class="alert"><strong>UNIFIED_API_KEY is not set</strong>: leads are queued but cannot be written. Set it with <code>npx wrangler secret put UNIFIED_API_KEY</code>.</p>')
+  if (o.open.failed) {
+    alerts.push(
+      `<div class="alert"><strong>failed: ${o.open.failed}</strong> submission${o.open.failed === 1 ? ' waits' : 's wait'} for a replay ` +
+        `(<a href="/operator/?state=failed#list">see them</a>).<form method="post" action="/operator/replay-failed"><button>Replay all failed</button></form></div>`,
+    )
+  }
+  if (o.stuck) alerts.push(`<p class="alert">${o.stuck} submission${o.stuck === 1 ? ' has' : 's have'} had no news for an hour (the message was lost): replay all failed takes them too.</p>`)
+  const problems = connections.reduce((a, r) => a + (r.error ? 1 : 0) + r.sources.reduce((b, s) => b + s.problems.length, 0), 0)
+  if (problems) alerts.push(`<p class="alert">The CRM connection check found ${problems} problem${problems === 1 ? '' : 's'}: <a href="#connections">see CRM connections</a>.</p>`)
+  if (!alerts.length) alerts.push('<p class="good">Nothing is failing.</p>')
+  const waiting = o.open.queued + o.open.retrying
+  const sources = [...new Set(o.day.map((r) => r.source))].sort()
+  const timing = (source: string) => o.timing.find((t) => t.source === source)
+  const sourceRows = sources
+    .map((s) => {
+      const t = timing(s)
+      const cells = [
+        ['Received', count(undefined, s)],
+        ['Written', count('written', s)],
+        ['Failed', count('failed', s)],
+        ['Waiting', count('queued', s) + count('retrying', s)],
+        ['Spam, ignored', count('spam', s) + count('ignored', s) + count('duplicate-delivery', s)],
+        ['Success', rate(s)],
+        ['Median', t ? duration(t.median) : '—'],
+        ['p95', t ? duration(t.p95) : '—'],
+      ]
+      return `<tr><th scope="row">${e(s)}</th>${cells.map(([label, value]) => `<td class="n" data-l="${label}">${value}</td>`).join('')}</tr>`
+    })
+    .join('')
+  return (
+    `<section id="glance" aria-labelledby="glance-h" data-src="/operator/?part=glance" data-every="${REFRESH_SECONDS}">` +
+    `<h2 id="glance-h">At a glance</h2><p class="asof">As of ${time(o.at)} UTC; updates every ${REFRESH_SECONDS} s.</p>` +
+    alerts.join('') +
+    `<ul class="kpis" aria-label="Last 24 hours">` +
+    `<li><b>${count()}</b>received, 24 h</li><li><b>${rate()}</b>written of settled</li>` +
+    `<li><b>${all ? duration(all.median) : '—'}</b>median to CRM</li><li><b>${all ? duration(all.p95) : '—'}</b>p95 to CRM</li>` +
+    `<li><b>${waiting}</b>queued or retrying</li></ul>` +
+    chart(o) +
+    `<h3>Last 24 hours by source</h3><div class="scroll"><table class="rows compact"><thead><tr><th scope="col">Source</th><th scope="col" class="n">Received</th><th scope="col" class="n">Written</th>` +
+    `<th scope="col" class="n">Failed</th><th scope="col" class="n">Waiting</th><th scope="col" class="n">Spam, ignored</th><th scope="col" class="n">Success</th>` +
+    `<th scope="col" class="n">Median</th><th scope="col" class="n">p95</th></tr></thead><tbody>${sourceRows || '<tr><td colspan="9">No submissions in the last 24 hours.</td></tr>'}</tbody></table></div>` +
+    `<p class="hint">Success: written of those written or failed. Median and p95: from receipt to the CRM write being logged (updated_at − received_at of written submissions; a replayed one counts from its first receipt).</p>` +
+    `</section>`
+  )
+}
+
+const crmIds = (s: Submission): string => {
+  let ids: Record<string, string> = {}
+  try {
+    ids = s.crm_ids ? (JSON.parse(s.crm_ids) as Record<string, string>) : s.crm_lead_id ? { lead: s.crm_lead_id } : {}
+  } catch {
+    // Not JSON: shown as nothing rather than breaking the page.
+  }
+  return Object.entries(ids)
+    .map(([object, id]) => `${e(object)} <code>${e(String(id))}</code>`)
+    .join('<br>')
+}
+
+const badge = (state: string) => `<span class="st st-${e(state)}">${e(state)}</span>`
+
+/** A replay button: a same-origin POST form (sameSiteOnly refuses other sites' posts). */
+const replayButton = (id: string, label = 'Replay') =>
+  `<form class="inline" method="post" action="/operator/submissions/${encodeURIComponent(id)}/replay"><button>${label}</button></form>`
+
+const isStuck = (s: Submission, now: number, stuckAfterMs: number) => (s.state === 'queued' || s.state === 'retrying') && s.updated_at < now - stuckAfterMs
+
+function listSection(v: OverviewView): string {
+  const f = v.filters
+  const options = (values: readonly string[], selected: string | undefined, any: string) =>
+    `<option value="">${any}</option>` + values.map((s) => `<option${s === selected ? ' selected' : ''}>${e(s)}</option>`).join('')
+  const heading = f.person ? `Submissions of the person you searched for, by ${f.by === 'phone' ? 'phone' : 'email'}` : 'Submissions'
+  const rows = v.page.submissions
+    .map((s) => {
+      const journey = `/operator/journey/${encodeURIComponent(s.id)}`
+      return (
+        `<tr><td data-l="Received">${time(s.received_at)}</td><td data-l="Submission"><a href="${journey}"><code>${e(s.id.slice(0, 8))}</code></a></td>` +
+        `<td data-l="Source">${e(s.source)}/${e(s.form)}</td><td data-l="State">${badge(s.state)}${s.attempts > 1 ? ` <span class="hint">${s.attempts} attempts</span>` : ''}</td>` +
+        `<td data-l="CRM">${crmIds(s)}${s.action ? ` <span class="hint">${e(s.action)}</span>` : ''}</td>` +
+        `<td data-l="Error">${s.last_error ? `<span class="err">${e(s.last_error)}</span>` : ''}</td>` +
+        `<td>${s.state === 'failed' ? replayButton(s.id) : ''}</td></tr>`
+      )
+    })
+    .join('')
+  const base = { ...f, cursor: undefined }
+  const pager =
+    `<nav class="pager" aria-label="Pages">` +
+    (f.cursor ? `<a href="/operator/${query(base)}#list">Newest</a>` : '') +
+    (v.page.next ? `<a href="/operator/${query({ ...f, cursor: v.page.next })}#list" rel="next">Older submissions</a>` : '') +
+    `</nav>`
+  return (
+    `<section id="list" aria-labelledby="list-h"><h2 id="list-h">${heading}</h2>` +
+    `<form method="get" action="/operator/#list" aria-label="Filter submissions"><div class="row">` +
+    (f.person ? `<input type="hidden" name="person" value="${e(f.person)}"><input type="hidden" name="by" value="${e(f.by ?? '')}">` : '') +
+    `<div><label for="f-state">State</label><select id="f-state" name="state">${options(STATES, f.state, 'any')}</select></div>` +
+    `<div><label for="f-src">Source / form</label><select id="f-src" name="src">${options(v.sources, f.src, 'any')}</select></div>` +
+    `<div><label for="f-from">From (UTC)</label><input id="f-from" type="date" name="from" value="${e(f.from ?? '')}"></div>` +
+    `<div><label for="f-to">To (UTC)</label><input id="f-to" type="date" name="to" value="${e(f.to ?? '')}"></div>` +
+    `<div><button>Filter</button></div><div><a href="/operator/#list">Clear</a></div></div></form>` +
+    (rows
+      ? `<table class="rows"><thead><tr><th scope="col">Received (UTC)</th><th scope="col">Submission</th><th scope="col">Source/form</th><th scope="col">State</th>` +
+        `<th scope="col">CRM records</th><th scope="col">Last error</th><th scope="col"><span class="vh">Actions</span></th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p>${f.person ? 'No submission of that person is in the log (it keeps SUBMISSION_RETENTION_DAYS).' : 'No submissions match.'}</p>`) +
+    pager +
+    `</section>`
+  )
+}
+
+const auditText = (a: AuditRow) => {
+  const link = a.submission_id ? ` <a href="/operator/journey/${encodeURIComponent(a.submission_id)}"><code>${e(a.submission_id.slice(0, 8))}</code></a>` : ''
+  const what = a.action === 'replay' ? `replayed${link}` : 'replayed all failed'
+  return `${what}${a.detail ? `: ${e(a.detail)}` : ''}`
+}
+
+function auditSection(rows: AuditRow[]): string {
+  const items = rows.map((a) => `<li>${time(a.at)} — ${e(a.who)} (${e(a.via)}) ${auditText(a)}</li>`).join('')
+  return `<section id="audit" aria-labelledby="audit-h"><h2 id="audit-h">Recent operator actions</h2>${items ? `<ul>${items}</ul>` : '<p>None yet.</p>'}</section>`
+}
+
+function connectionsSection(connections: ConnectionReport[]): string {
+  const one = (r: ConnectionReport) => {
+    const objects = r.objects
+      .map((o) => `<tr><td>${o.object}</td><td>${o.readable}</td><td>${o.searchable}</td><td>${e(o.error ?? '')}</td></tr>`)
+      .join('')
+    const sources = r.sources
+      .map(
+        (s) =>
+          `<li>${e(s.source)} writes ${e(s.writes.join(', '))}` +
+          s.problems.map((p) => `<br><strong>${e(p)}</strong>`).join('') +
+          s.notes.map((n) => `<br>${e(n)}`).join('') +
+          '</li>',
+      )
+      .join('')
+    return (
+      `<h3><code>${e(r.connection || '(UNIFIED_CONNECTION_ID not set)')}</code></h3>` +
+      (r.error
+        ? `<p>Not checked: ${e(r.error)}</p>`
+        : `<div class="scroll"><table><thead><tr><th scope="col">Object</th><th scope="col">Readable</th><th scope="col">Searchable</th><th scope="col">Error</th></tr></thead><tbody>${objects}</tbody></table></div>`) +
+      (sources ? `<ul>${sources}</ul>` : '')
+    )
+  }
+  return `<section id="connections" aria-labelledby="conn-h"><h2 id="conn-h">CRM connections</h2><p class="hint">Checked read-only at most every 5 minutes.</p>${connections.map(one).join('') || '<p>None configured.</p>'}</section>`
+}
+
+// --- one submission's journey ---
+
+export interface JourneyView {
+  submission: Submission
+  attempts: Attempt[]
+  audit: AuditRow[]
+  now: number
+  stuckAfterMs: number
+}
+
+interface Step {
+  at: number
+  state: string
+  html: string
+}
+
+export function journeyPage(nonce: string, v: JourneyView): string {
+  return layout(`Submission ${v.submission.id.slice(0, 8)}`, nonce, `<p><a href="/operator/">← All submissions</a></p>${journeySection(v)}`)
+}
+
+export function journeySection(v: JourneyView): string {
+  const s = v.submission
+  const inFlight = s.state === 'queued' || s.state === 'retrying'
+  const replayable = s.state === 'failed' || isStuck(s, v.now, v.stuckAfterMs)
+  const steps: Step[] = [{ at: s.received_at, state: 'queued', html: `<b>Received</b> from ${e(s.source)}/${e(s.form)} and queued` }]
+  for (const a of v.attempts) {
+    const what = a.attempt === 0 ? '<b>The queue gave up</b> on this message' : `<b>Attempt ${a.attempt}</b>${a.gen ? ` (replay ${a.gen})` : ''}`
+    const detail = [
+      badge(a.state),
+      a.action ? e(a.action) : '',
+      a.status ? `status ${a.status}` : '',
+      a.ms !== null ? `took ${duration(a.ms)}` : '',
+    ].filter(Boolean)
+    steps.push({ at: a.at, state: a.state, html: `${what}: ${detail.join(' · ')}${a.error ? `<br><span class="err">${e(a.error)}</span>` : ''}` })
+  }
+  for (const a of v.audit) {
+    steps.push({ at: a.at, state: 'queued', html: `<b>Replayed</b> by ${e(a.who)} (${e(a.via)})${a.detail ? `: ${e(a.detail)}` : ''}` })
+  }
+  if (!v.attempts.length && !inFlight) {
+    // Logged before attempts were kept (migration 0006): the row's last word only.
+    steps.push({ at: s.updated_at, state: s.state, html: `${badge(s.state)} after ${s.attempts} attempt${s.attempts === 1 ? '' : 's'} (attempts before this console were not itemized)` })
+  }
+  steps.sort((a, b) => a.at - b.at)
+  const end =
+    s.state === 'written'
+      ? `<b>Written</b> ${duration(s.updated_at - s.received_at)} after receipt.`
+      : s.state === 'failed'
+        ? '<b>Failed</b>: it waits for a replay (fix the cause first; the reason is above).'
+        : inFlight
+          ? `<b>In the queue</b>${isStuck(s, v.now, v.stuckAfterMs) ? ': no news for over an hour, so its message was lost; replay it' : ': the next attempt follows its retry delay'}.`
+          : `<b>${e(s.state)}</b>: nothing is written for it.`
+  return (
+    `<section id="journey" aria-labelledby="journey-h"${inFlight ? ` data-src="/operator/journey/${encodeURIComponent(s.id)}?part=journey" data-every="${IN_FLIGHT_REFRESH_SECONDS}"` : ''}>` +
+    `<h2 id="journey-h">Submission <code>${e(s.id)}</code></h2>` +
+    `<p class="asof">As of ${time(v.now)} UTC${inFlight ? `; updates every ${IN_FLIGHT_REFRESH_SECONDS} s while it is in flight` : ''}.</p>` +
+    `<dl class="facts"><dt>State</dt><dd id="state">${badge(s.state)}</dd><dt>Source / form</dt><dd>${e(s.source)}/${e(s.form)}</dd>` +
+    `<dt>Received</dt><dd>${time(s.received_at)} UTC</dd><dt>Last change</dt><dd>${time(s.updated_at)} UTC</dd>` +
+    `<dt>Attempts</dt><dd>${s.attempts}${s.gen ? ` (replayed ${s.gen} time${s.gen === 1 ? '' : 's'})` : ''}</dd>` +
+    `<dt>CRM records</dt><dd>${crmIds(s) || '—'}${s.action ? ` (${e(s.action)})` : ''}</dd>` +
+    (s.last_error ? `<dt>Last error</dt><dd class="err">${e(s.last_error)}</dd>` : '') +
+    `</dl>` +
+    (replayable ? `<p>${replayButton(s.id, 'Replay this submission')}<span class="hint">Maps its stored input again under today's configuration and queues it; the writer finds before it creates, so a replay never duplicates.</span></p>` : '') +
+    `<h3>Journey</h3><ol class="steps">${steps.map((st) => `<li class="s-${e(st.state)}">${time(st.at)} — ${st.html}</li>`).join('')}<li class="s-${e(s.state)}">${end}</li></ol>` +
+    `</section>`
+  )
+}
+
+/** The page for an id the log does not have. */
+export const unknownPage = (nonce: string) =>
+  layout('Unknown submission', nonce, '<h2>Unknown submission</h2><p>No submission in the log has that id (the log keeps SUBMISSION_RETENTION_DAYS).</p><p><a href="/operator/">Back to the console</a></p>')
