@@ -4,7 +4,8 @@
  * (delivery/enqueue.ts) → an answer. The CRM is only touched later, by the
  * queue consumer; /operator reads what happened.
  */
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'

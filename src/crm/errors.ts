@@ -8,7 +8,7 @@
  * what the CRM answered: a CRM's response body is personal data (it may quote
  * the lead, or another person's record).
  */
-import type { ObjectName } from './objects/types'
+import type { ObjectName } from './objects/name'
 
 export class CrmError extends Error {
   override name = 'CrmError'

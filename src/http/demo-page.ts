@@ -34,7 +34,7 @@ export function demoPage(leadsUrl: string | undefined): string {
   return page(
     'lead-intake demo',
     `<style>label{display:block;margin:.4rem 0}input,textarea{display:block;width:100%;padding:.3rem}button{margin-top:.6rem;padding:.4rem 1rem}</style>
-<p>Both forms post to <code>/forms/contact</code>. Then look at ${where}, or the operator's <a href="/operator/">status page</a>.</p>
+<p>Both forms post to <code>/forms/contact</code>. Then look at ${where}, or the operator's <a href="/operator/">console</a>.</p>
 <h2>A plain HTML form</h2>
 <form id="plain" action="/forms/contact" method="post">${fields}
   <button type="submit">Send</button>

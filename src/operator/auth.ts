@@ -6,14 +6,8 @@
 import type { MiddlewareHandler } from 'hono'
 import { csrf } from 'hono/csrf'
 import { problem } from '../http/problem'
+import { sameSecret } from '../sources/signature'
 
-const digest = async (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-
-/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([digest(a), digest(b)])
-  return crypto.subtle.timingSafeEqual(x, y)
-}
 
 function presented(header: string | undefined): string | undefined {
   if (!header) return undefined

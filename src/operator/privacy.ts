@@ -5,7 +5,7 @@
  * found by an email or a phone, hashed as the ledger keeps them: the address
  * is never stored or logged. Each is recorded in the audit log (what and when).
  */
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { z } from 'zod/v3'
 import { crmTarget } from '../crm/client'
 import { type ErasableObject, type RemovalReport, removeRecords } from '../crm/erase'

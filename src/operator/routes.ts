@@ -3,7 +3,7 @@
  * console in a browser (overview, search, journey; console.ts) and the same
  * as JSON for scripts (list, show, replay). Every replay is audited.
  */
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { NONCE, secureHeaders, type SecureHeadersVariables } from 'hono/secure-headers'
 import { z } from 'zod/v3'
 import { loadForms } from '../config'

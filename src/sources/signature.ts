@@ -53,3 +53,29 @@ export async function anyMatch(secrets: Secret[], data: BufferSource, signatures
   for (const e of expected) for (const s of signatures) found = sameBytes(e, s) || found
   return found
 }
+
+/**
+ * `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`, the header Stripe signs with and Calendly copied:
+ * the timestamp and every readable v1 signature (other schemes, such as Stripe's test-mode v0,
+ * never count). Undefined without a timestamp or a v1.
+ */
+export function timedSignatures(header: string): { t: number; v1: Uint8Array[] } | undefined {
+  let t: number | undefined
+  const v1: Uint8Array[] = []
+  for (const item of header.split(',')) {
+    const at = item.indexOf('=')
+    const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()]
+    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value)
+    const signature = key === 'v1' ? fromHex(value) : undefined
+    if (signature) v1.push(signature)
+  }
+  return t === undefined || v1.length === 0 ? undefined : { t, v1 }
+}
+
+const digest = async (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+
+/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
+export async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)])
+  return crypto.subtle.timingSafeEqual(x, y)
+}

@@ -10,7 +10,7 @@
  * Whatever may succeed later (no secret yet, bad config, queue or D1 down) is a 503 with
  * Retry-After; a sender's mistake (bad signature, body that is no payload) is a 4xx.
  */
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { bodyLimit } from 'hono/body-limit'
 import { ConfigError } from '../config'
 import { acceptDelivery } from '../delivery/accept'

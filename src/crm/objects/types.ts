@@ -4,8 +4,9 @@
  * the writers (person.ts, company.ts, timeline.ts) are generic over it.
  */
 import type { CrmTarget } from '../client'
+import type { ObjectName } from './name'
 
-export type ObjectName = 'lead' | 'contact' | 'company' | 'event'
+export type { ObjectName }
 
 export interface ListQuery {
   query?: string

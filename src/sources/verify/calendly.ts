@@ -3,7 +3,7 @@
  * t=<unix seconds>,v1=<hex HMAC-SHA256(signing key, "${t}.${raw body}")>`. Calendly's own
  * example refuses signatures older than 3 minutes, hence the 180 s default.
  */
-import { anyMatch, concat, fromHex } from '../signature'
+import { anyMatch, concat, timedSignatures } from '../signature'
 import { bodyKey, isStale, jsonObject, object, text, type Check, type EventKey } from './types'
 
 export async function verifyCalendly(
@@ -15,18 +15,12 @@ export async function verifyCalendly(
 ): Promise<Check> {
   const header = headers.get('calendly-webhook-signature')
   if (!header) return 'missing'
-  let t: number | undefined
-  const v1: Uint8Array[] = []
-  for (const item of header.split(',')) {
-    const at = item.indexOf('=')
-    const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()]
-    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value)
-    const signature = key === 'v1' ? fromHex(value) : undefined
-    if (signature?.length === 32) v1.push(signature)
-  }
-  if (t === undefined || v1.length === 0) return 'malformed'
-  if (!(await anyMatch(secrets, concat(`${t}.`, body), v1))) return 'mismatch'
-  return isStale(t, now, toleranceSeconds) ? 'stale' : 'ok'
+  const parsed = timedSignatures(header)
+  // A SHA-256 HMAC is 32 bytes: a v1 of another length is no signature at all.
+  const v1 = parsed?.v1.filter((s) => s.length === 32) ?? []
+  if (!parsed || v1.length === 0) return 'malformed'
+  if (!(await anyMatch(secrets, concat(`${parsed.t}.`, body), v1))) return 'mismatch'
+  return isStale(parsed.t, now, toleranceSeconds) ? 'stale' : 'ok'
 }
 
 /**

@@ -3,7 +3,7 @@
  * to the URL you give it. The only proof of origin is a secret token we put in that URL,
  * compared here in constant time against every configured secret (rotation).
  */
-import { sameSecret } from '../../operator/auth'
+import { sameSecret } from '../signature'
 import { bodyKey, type Check, type EventKey } from './types'
 
 /** `missing` without a token; every secret is compared (no early exit), each in constant time. */

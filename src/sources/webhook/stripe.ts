@@ -12,7 +12,7 @@ import { parseEmail, parsePhone, phoneKey } from '../../lead/identity'
 import { cleanText, splitName } from '../../lead/normalize'
 import { problem } from '../../http/problem'
 import { LIMITS } from '../form'
-import { anyMatch, concat, fromHex } from '../signature'
+import { anyMatch, concat, timedSignatures } from '../signature'
 import type { WebhookLead, WebhookSource } from '../types'
 
 /** Events that carry a person, and the only ones `STRIPE.events` may name. */
@@ -55,20 +55,10 @@ export async function verifyStripe(
   now = Date.now(),
 ): Promise<StripeCheck> {
   if (!header) return 'missing'
-  let t: number | undefined
-  const v1: Uint8Array[] = []
-  for (const item of header.split(',')) {
-    const at = item.indexOf('=')
-    const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()]
-    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value)
-    if (key === 'v1') {
-      const signature = fromHex(value)
-      if (signature) v1.push(signature)
-    }
-  }
-  if (t === undefined || v1.length === 0) return 'malformed'
-  if (!(await anyMatch(secrets, concat(`${t}.`, body), v1))) return 'mismatch'
-  return Math.floor(now / 1000) - t > tolerance ? 'stale' : 'ok'
+  const parsed = timedSignatures(header)
+  if (!parsed) return 'malformed'
+  if (!(await anyMatch(secrets, concat(`${parsed.t}.`, body), parsed.v1))) return 'mismatch'
+  return Math.floor(now / 1000) - parsed.t > tolerance ? 'stale' : 'ok'
 }
 
 const text = z.string().nullish()
