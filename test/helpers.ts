@@ -132,12 +132,17 @@ export const webhookInit = (header: string, body: string, signature?: string, ty
 /** The current Typeform secret in vitest.config.ts (the first one there is a retired one, as during a rotation). */
 export const TYPEFORM_SECRET = 'my-webook-secret'
 
-/** Signs as Typeform does, independently of the code under test: sha256= + base64(HMAC-SHA256). */
-export async function signTypeform(body: string, secret = TYPEFORM_SECRET): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)))
-  return `sha256=${btoa(String.fromCharCode(...mac))}`
+/** HMAC-SHA256 with Web Crypto, independent of the code under test (src/sources/signature.ts): how the providers sign. */
+export async function hmac(key: string | Uint8Array, message: string): Promise<Uint8Array> {
+  const raw = typeof key === 'string' ? new TextEncoder().encode(key) : key
+  const cryptoKey = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  return new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, new TextEncoder().encode(message)))
 }
+export const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+export const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b))
+
+/** Signs as Typeform does, independently of the code under test: sha256= + base64(HMAC-SHA256). */
+export const signTypeform = async (body: string, secret = TYPEFORM_SECRET): Promise<string> => `sha256=${b64(await hmac(secret, body))}`
 
 /** The current Stripe secret in vitest.config.ts. */
 export const STRIPE_SECRET = 'whsec_test_current_9b2f'

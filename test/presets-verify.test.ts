@@ -19,18 +19,11 @@ import clerkUserCreated from './fixtures/standard-webhooks/clerk.user.created.do
 import swVectors from './fixtures/standard-webhooks/spec-vectors.json'
 import tallyExample from './fixtures/tally/form_response.docs-example.json'
 import webflowSubmission from './fixtures/webflow/form_submission.docs-example.json'
+import { b64, hex, hmac } from './helpers'
 
 const encoder = new TextEncoder()
 const bytes = (text: string): ArrayBuffer => encoder.encode(text).buffer as ArrayBuffer
 
-/** HMAC-SHA256 with Web Crypto, independent of src/sources/signature.ts. */
-async function hmac(key: string | Uint8Array, message: string): Promise<Uint8Array> {
-  const raw = typeof key === 'string' ? encoder.encode(key) : key
-  const cryptoKey = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  return new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(message)))
-}
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b))
 const decodeB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0) // a fixed clock for the timestamped presets

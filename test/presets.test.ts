@@ -14,20 +14,11 @@ import clerkUserCreated from './fixtures/standard-webhooks/clerk.user.created.do
 import swVectors from './fixtures/standard-webhooks/spec-vectors.json'
 import tallyExample from './fixtures/tally/form_response.docs-example.json'
 import webflowSubmission from './fixtures/webflow/form_submission.docs-example.json'
-import { client, fetchWith, leadsWithEmail, standin, waitForDelivery, waitForState, type WireLead } from './helpers'
+import { b64, client, fetchWith, hex, hmac, leadsWithEmail, standin, waitForDelivery, waitForState, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
-const encoder = new TextEncoder()
 
-/** HMAC-SHA256 with Web Crypto, independent of the code under test. */
-async function hmac(key: string | Uint8Array, message: string): Promise<Uint8Array> {
-  const raw = typeof key === 'string' ? encoder.encode(key) : key
-  const cryptoKey = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  return new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(message)))
-}
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b))
 const now = () => Math.floor(Date.now() / 1000)
 const uid = () => crypto.randomUUID().slice(0, 8)
 

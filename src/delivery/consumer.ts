@@ -9,7 +9,7 @@
  */
 import { deliverySettings, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import type { LeadDraft } from '../lead/draft'
-import { emailKey, hashIdentifier, type Identifier, phoneKey } from '../lead/identity'
+import { hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
@@ -19,22 +19,12 @@ import { recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
 import { writerFor } from './lead-writer'
 
-/** Each email and phone of a draft with its identifier (when it is one), in draft order, then source ids. */
-function identified(draft: LeadDraft): { value: string; id?: Identifier }[] {
-  const key = (id: Identifier) => (id.value ? { id } : {})
-  return [
-    ...draft.emails.map((value) => ({ value, ...key({ kind: 'email', value: emailKey(value) }) })),
-    ...draft.phones.map((value) => ({ value, ...key({ kind: 'phone', value: phoneKey(value, draft.country) }) })),
-    ...(draft.sourceIds ?? []).map((s) => ({ value: `${s.name}:${s.value}`, id: { kind: 'source', value: `${s.name}:${s.value}` } as Identifier })),
-  ]
-}
-
 /** When the person submitted: the sender's own time when it gives one (a provider's late redelivery), else when it was received. */
 const submittedAt = (m: LeadMessage, draft: LeadDraft): number => Math.min(Date.parse(m.receivedAt), Date.parse(draft.submittedAt ?? '') || Infinity)
 
 /** The keyed hashes of a draft's identifiers. */
 const hashesOf = async (draft: LeadDraft, secret: string) =>
-  Promise.all(identified(draft).flatMap((v) => (v.id ? [hashIdentifier(secret, v.id)] : [])))
+  Promise.all(identifiersOf(draft).flatMap((v) => (v.id ? [hashIdentifier(secret, v.id)] : [])))
 
 export interface Identity {
   /** The person's writer, or the submission's own when it has no identifier. */
@@ -49,7 +39,7 @@ export interface Identity {
 
 /** Resolves the submission's person in the identity ledger. Throws (retryable) when D1 is unavailable. */
 export async function identify(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Identity | { erased: true }> {
-  const values = identified(draft)
+  const values = identifiersOf(draft)
   const hashOf = new Map<string, string>()
   for (const v of values) if (v.id) hashOf.set(v.value, await hashIdentifier(secret, v.id))
   const hashes = [...new Set(hashOf.values())]

@@ -13,6 +13,7 @@ import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/compa
 import { classify, CrmError, Paced } from '../crm/errors'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
 import type { LeadDraft } from '../lead/draft'
+import { sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { lockPerson } from '../store/ledger'
 import { gateFor } from './crm-gate'
@@ -39,8 +40,7 @@ export const MAX_INLINE_WAIT_MS = 10_000
 export const DOUBLE_SUBMIT_MS = 10 * 60_000
 
 /** A draft's fingerprint: equal for equal submissions of one person. */
-const fingerprint = async (draft: LeadDraft) =>
-  [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(draft))))].map((b) => b.toString(16).padStart(2, '0')).join('')
+const fingerprint = (draft: LeadDraft) => sha256Hex(JSON.stringify(draft))
 
 /** The connection's pace as a CrmTarget uses it: a permit before each call, a 429 reported. */
 export function paceOf(env: Env, connection: string): Pace {

@@ -95,16 +95,18 @@ export const phoneKey = (text: string | undefined, country?: string): string => 
 
 // --- a draft's identifiers ---
 
-/** Every identifier of a draft, emails first, then phones, then source ids; each once. */
-export function identifiersOf(draft: Pick<LeadDraft, 'emails' | 'phones' | 'sourceIds' | 'country'>): Identifier[] {
-  const out: Identifier[] = []
-  const add = (kind: IdentifierKind, value: string) => {
-    if (value && !out.some((i) => i.kind === kind && i.value === value)) out.push({ kind, value })
-  }
-  for (const email of draft.emails) add('email', emailKey(email))
-  for (const phone of draft.phones) add('phone', phoneKey(phone, draft.country))
-  for (const id of draft.sourceIds ?? []) add('source', `${id.name}:${id.value}`)
-  return out
+/**
+ * Each email, phone and source id of a draft as written, with its identifier
+ * when it is one (an unreadable phone is a value, not a key): emails first,
+ * then phones, then source ids.
+ */
+export function identifiersOf(draft: Pick<LeadDraft, 'emails' | 'phones' | 'sourceIds' | 'country'>): { value: string; id?: Identifier }[] {
+  const key = (id: Identifier) => (id.value ? { id } : {})
+  return [
+    ...draft.emails.map((value) => ({ value, ...key({ kind: 'email', value: emailKey(value) }) })),
+    ...draft.phones.map((value) => ({ value, ...key({ kind: 'phone', value: phoneKey(value, draft.country) }) })),
+    ...(draft.sourceIds ?? []).map((s) => ({ value: `${s.name}:${s.value}`, id: { kind: 'source' as const, value: `${s.name}:${s.value}` } })),
+  ]
 }
 
 // --- hashing: what logs and the identity ledger hold instead of the identifier ---
