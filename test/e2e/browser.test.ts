@@ -3,15 +3,15 @@
  * dev + the Unified stand-in), the demo page in a real headless Chromium, a
  * typed and submitted form, the thank-you page, and the lead in the "CRM".
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, launchChromium } from './chromium.ts'
 import { startLocalStack } from '../../scripts/local-stack.ts'
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p))
 if (!CHROMIUM) {
   console.warn('SKIPPED browser end-to-end test: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH).')
 }
@@ -36,10 +36,7 @@ describe.skipIf(!CHROMIUM)('the demo page in a real browser', () => {
       vars: { DEMO_PAGE: 'true' },
       env: { WRANGLER_SEND_METRICS: 'false' },
     })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchChromium()
   }, 180_000)
 
   afterAll(async () => {

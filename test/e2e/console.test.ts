@@ -5,16 +5,16 @@
  * that failed, replays it and watches it become written. Saves screenshots of
  * the overview and the journey (wide and phone) in test/e2e/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, launchChromium } from './chromium.ts'
 import { applyMigrations, D1_DATABASE, runWrangler, startLocalStack } from '../../scripts/local-stack.ts'
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p))
 if (!CHROMIUM) {
   console.warn('SKIPPED console end-to-end test: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH).')
 }
@@ -61,10 +61,7 @@ describe.skipIf(!CHROMIUM)('the operator console in a real browser', () => {
       vars: { OPERATOR_TOKEN: TOKEN, UNIFIED_TIMEOUT_MS: '2000', DELIVERY_BASE_DELAY_SECONDS: '1' },
       env: { WRANGLER_SEND_METRICS: 'false' },
     })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchChromium()
     mkdirSync(SCREENSHOTS, { recursive: true })
   }, 240_000)
 
