@@ -1,10 +1,13 @@
 /**
- * `npm run phone-metadata`: writes src/lead/phone-metadata.json, libphonenumber-js's own "min"
+ * `npm run phone-metadata`: writes static/phone-metadata.json, libphonenumber-js's own "min"
  * metadata without the national formatting rules and the per-type patterns (fixed line, mobile…).
  * lead-intake only parses numbers (to E.164) and checks their possible lengths, which read
- * neither; together they are most of the metadata: 19 KiB of the Worker's gzip budget become 7.
- * test/identity.test.ts fails when the installed libphonenumber-js no longer matches this file
- * (run this again after upgrading it), and checks parsing against the full min metadata.
+ * neither; together they are most of the metadata (19 KiB gzip become 7). It is a static asset
+ * of the Worker, read once per isolate (src/lead/identity.ts says why), and the list of its
+ * countries (src/lead/phone-countries.json) is all the bundle keeps, to check `default_country`
+ * at start-up. test/identity.test.ts fails when the installed libphonenumber-js no longer
+ * matches these files (run this again after upgrading it), and checks parsing against the full
+ * min metadata.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -12,7 +15,8 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const source = path.join(root, 'node_modules', 'libphonenumber-js', 'metadata.min.json')
-const target = path.join(root, 'src', 'lead', 'phone-metadata.json')
+const target = path.join(root, 'static', 'phone-metadata.json')
+const countriesTarget = path.join(root, 'src', 'lead', 'phone-countries.json')
 
 type Territory = unknown[]
 interface Metadata {
@@ -34,8 +38,12 @@ export function withoutFormats(metadata: Metadata): Metadata {
   return { ...metadata, countries: trim(metadata.countries), ...(metadata.nonGeographic ? { nonGeographic: trim(metadata.nonGeographic) } : {}) }
 }
 
+/** The territories the metadata can read numbers for: what `default_country` may be. */
+export const countriesOf = (metadata: Metadata): string[] => Object.keys(metadata.countries).sort()
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const trimmed = withoutFormats(JSON.parse(readFileSync(source, 'utf8')) as Metadata)
   writeFileSync(target, JSON.stringify(trimmed) + '\n')
-  console.log(`wrote ${path.relative(root, target)} (${JSON.stringify(trimmed).length} bytes)`)
+  writeFileSync(countriesTarget, JSON.stringify(countriesOf(trimmed)) + '\n')
+  console.log(`wrote ${path.relative(root, target)} (${JSON.stringify(trimmed).length} bytes) and ${path.relative(root, countriesTarget)}`)
 }

@@ -18,10 +18,9 @@ import { checkOrigin } from './guards/origin'
 import { checkRateLimit } from './guards/rate-limit'
 import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
 import type { AppEnv } from './http/context'
-import { demoPage } from './http/demo-page'
-import { page } from './http/html'
-import { problem, ProblemError, renderProblem, toProblemError, wantsHtml } from './http/problem'
-import { sha256Hex } from './lead/identity'
+import { escapeHtml, page } from './http/html'
+import { problem, ProblemError, renderProblem, retryLater, toProblemError, wantsHtml } from './http/problem'
+import { loadPhoneMetadata, sha256Hex } from './lead/identity'
 import { log, requestLog } from './log'
 import { readiness } from './operator/readiness'
 import { recordConsentText } from './store/submissions'
@@ -37,6 +36,16 @@ export const app = new Hono<AppEnv>({ strict: false })
 
 app.use(requestId(), contextStorage(), requestLog())
 app.use(secureHeaders())
+// Forms, webhooks and the operator's search read phone numbers (lead/identity.ts says why this is a load).
+app.use(async (c, next) => {
+  try {
+    await loadPhoneMetadata(c.env.ASSETS)
+  } catch (error) {
+    log('error', 'phone metadata not loaded', { error: (error as Error).message })
+    throw retryLater('unavailable', 'lead-intake is starting', 'Its phone number rules could not be read; try again shortly.', 5)
+  }
+  await next()
+})
 
 /** Liveness; with `?ready`, whether this deployment can take and write leads (schema, settings), without secrets. */
 app.get('/healthz', async (c) => {
@@ -54,9 +63,20 @@ app.get('/thanks', (c) =>
   ),
 )
 
-app.get('/demo', (c) => {
+/**
+ * The demo page (static/demo.html), when DEMO_PAGE is "true" (`npm run dev` sets it): a static
+ * asset, with its "your CRM" linked to DEMO_LEADS_URL when that is set.
+ */
+app.get('/demo', async (c) => {
   if (c.env.DEMO_PAGE !== 'true') throw problem(404, 'not-found', 'Not found', { detail: 'The demo page is off (DEMO_PAGE).' })
-  return c.html(demoPage(c.env.DEMO_LEADS_URL || undefined))
+  // /demo is static/demo.html (assets serve an .html file at its name without the extension).
+  // Asked unconditionally: a 304 to the browser's If-None-Match would have no page to rewrite.
+  const asset = await c.env.ASSETS.fetch(c.req.url)
+  const res = new Response(asset.body, { status: asset.status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } })
+  const leads = c.env.DEMO_LEADS_URL
+  if (!leads) return res
+  const link = `<a id="leads" href="${escapeHtml(leads)}">the leads written to the (stand-in) CRM</a>`
+  return new HTMLRewriter().on('#crm', { element: (el) => void el.setInnerContent(link, { html: true }) }).transform(res)
 })
 
 /** The form a /forms/:formId request names, or undefined (also when the config is broken: onError reports that). */

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { app } from './app'
 import { deliverySettings, loadForms } from './config'
 import { handleBatch } from './delivery/consumer'
+import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
 import { endpoints } from './sources/registry'
@@ -19,7 +20,11 @@ export { LeadWriter } from './delivery/lead-writer'
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env, _ctx) => handleBatch(batch, env),
+  // A batch whose phone metadata can't be read throws: the queue delivers it again.
+  queue: async (batch, env, _ctx) => {
+    await loadPhoneMetadata(env.ASSETS)
+    await handleBatch(batch, env)
+  },
   /**
    * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
    * and rows from before HASH_SECRET moved to the keyed hash.

@@ -1,4 +1,5 @@
 /** Per-form configuration and the acknowledgement rule, through the Worker's fetch with a chosen env. */
+import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { fetchWith, leadsWithEmail, standin, unique, waitFor } from './helpers'
 
@@ -113,5 +114,11 @@ describe('demo page', () => {
     expect(html).toContain('<form id="plain" action="/forms/contact" method="post">')
     expect(html).toContain('name="_gotcha"')
     expect(html).toContain('href="http://127.0.0.1:8788/"')
+    // A browser's second visit asks with the ETag it has; it still gets the page (not an empty 304).
+    const etag = (await env.ASSETS.fetch('https://assets.local/demo')).headers.get('etag')!
+    expect((await env.ASSETS.fetch('https://assets.local/demo', { headers: { 'if-none-match': etag } })).status).toBe(304)
+    const again = await call('/demo', { headers: { 'if-none-match': etag } }, { DEMO_PAGE: 'true' })
+    expect(again.status).toBe(200)
+    expect(await again.text()).toContain('<form id="ajax">')
   })
 })

@@ -3,7 +3,13 @@
  * source ids), resolved in the identity ledger before anything is created.
  */
 import { env } from 'cloudflare:workers'
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
+import worker from '../src/index'
+import { newMessage } from '../src/delivery/enqueue'
+import { writerFor } from '../src/delivery/lead-writer'
+import { forgetPhoneMetadata, loadPhoneMetadata, parsePhone } from '../src/lead/identity'
+import type { LeadMessage } from '../src/lead/message'
 import customerObject from './fixtures/stripe/customer.object.json'
 import envelope from './fixtures/stripe/event.envelope.json'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
@@ -220,17 +226,62 @@ describe('non-ASCII email addresses (RFC 6531)', () => {
 
 describe('phone metadata', () => {
   it('is the installed libphonenumber-js min metadata without its formatting rules (run `npm run phone-metadata` after upgrading it)', async () => {
-    const { withoutFormats } = await import('../scripts/phone-metadata')
+    const { countriesOf, withoutFormats } = await import('../scripts/phone-metadata')
     const installed = (await import('libphonenumber-js/metadata.min.json')).default
-    const shipped = (await import('../src/lead/phone-metadata.json')).default
-    expect(shipped).toEqual(JSON.parse(JSON.stringify(withoutFormats(installed as Parameters<typeof withoutFormats>[0]))))
+    const trimmed = JSON.parse(JSON.stringify(withoutFormats(installed as Parameters<typeof withoutFormats>[0])))
+    // What the Worker reads from its static assets, and the country list its bundle keeps.
+    const shipped = await (await env.ASSETS.fetch('https://assets.local/phone-metadata.json')).json()
+    expect(shipped).toEqual(trimmed)
+    expect((await import('../src/lead/phone-countries.json')).default).toEqual(countriesOf(trimmed))
+  })
+
+  /** A number no other test uses, in the form a GB visitor types it. */
+  const gbNumber = () => `020 7946 ${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`
+
+  // The metadata is a static asset read once per isolate, not part of the bundle: each entry point
+  // must read it before any number is parsed, as a fresh isolate (forgetPhoneMetadata) shows.
+  it('is not in the bundle: reading a number before an entry point loaded it is a bug that says so', () => {
+    forgetPhoneMetadata()
+    expect(() => parsePhone('+1 202 555 0100')).toThrow(/not loaded/)
+  })
+
+  it('is loaded by a request in a fresh isolate', async () => {
+    forgetPhoneMetadata()
+    const phone = gbNumber()
+    const res = await postJson('/forms/contact', { phone: `+44 ${phone.slice(1)}`, first_name: 'Fresh' })
+    expect(res.status).toBe(202)
+    await waitForDelivery([await idOf(res)])
+    expect(await withPhone(phone)).toHaveLength(1)
+  })
+
+  it('is loaded by a queue batch in a fresh isolate', async () => {
+    const phone = gbNumber()
+    const message = newMessage({ source: 'form', form: 'contact' }, {
+      draft: { emails: [], phones: [phone], websites: [], metadata: [], source: 'Website', status: 'New', merge: {}, country: 'GB' },
+    })
+    forgetPhoneMetadata()
+    const batch = createMessageBatch<LeadMessage>('lead-intake-leads', [{ id: 'fresh-1', timestamp: new Date(), attempts: 1, body: message }])
+    const ctx = createExecutionContext()
+    await worker.queue(batch, env, ctx)
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['fresh-1'])
+    expect(await withPhone(phone)).toHaveLength(1)
+  })
+
+  it('is loaded by a writer Durable Object in a fresh isolate', async () => {
+    const phone = gbNumber()
+    const draft = { emails: [], phones: [phone], websites: [], metadata: [], source: 'Website', status: 'New', merge: {}, country: 'GB' }
+    forgetPhoneMetadata()
+    // Straight to a new writer, as the consumer of another isolate would call it.
+    const outcome = await writerFor(env, 'conn-test', { submission: crypto.randomUUID() }).write(crypto.randomUUID(), draft, 'conn-test')
+    expect(outcome).toMatchObject({ ok: true, action: 'created' })
+    expect(await withPhone(phone)).toHaveLength(1)
   })
 })
 
 describe('phone parsing on the trimmed metadata', () => {
   it('reads numbers exactly as libphonenumber-js with its full min metadata does', async () => {
     const { parsePhoneNumberFromString } = await import('libphonenumber-js/min')
-    const { parsePhone } = await import('../src/lead/identity')
+    await loadPhoneMetadata(env.ASSETS)
     const cases: [string, string][] = [
       ['+1 555 010 4242', 'US'], ['020 7946 0001', 'GB'], ['+44 (0)20 7946 0002', 'US'], ['0171 1234567', 'DE'], ['06 12 34 56 78', 'FR'],
       ['(02) 9876 5432', 'AU'], ['090-1234-5678', 'JP'], ['011 44 20 7946 0001', 'US'], ['8 912 345-67-89', 'RU'], ['(11) 91234-5678', 'BR'],

@@ -2,7 +2,9 @@
  * The deployable bundle (`wrangler deploy --dry-run`): raw and gzip size of the
  * Worker script, built with wrangler's default conditions (what `wrangler
  * deploy` ships) and again with the SDK's TypeScript "source" export condition
- * added, with the largest packages in it. Target: ≤ 90 KiB gzip.
+ * added, with the largest packages in it. Target: ≤ 90 KiB gzip. The Worker's static
+ * assets (static/: the phone metadata it reads once per isolate, the console's stylesheet
+ * and script, the demo page) are deployed beside the bundle, not in it: their size is shown.
  *
  * The default build is kept: the later scenarios' local Workers serve it
  * (`wrangler dev --no-bundle`), so edits to src/ during a run cannot reload them.
@@ -37,6 +39,18 @@ export interface BundleBuild {
 export interface BundleData {
   target: typeof TARGET
   builds: BundleBuild[]
+  /** static/, file by file: deployed with the Worker, outside its bundle. */
+  assets: { file: string; rawBytes: number; gzipBytes: number }[]
+}
+
+/** Every file under static/ (wrangler.toml's [assets] directory), with its size. */
+function staticAssets(dir: string, prefix = ''): BundleData['assets'] {
+  return readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(prefix, entry.name)
+    if (entry.isDirectory()) return staticAssets(dir, file)
+    const bytes = readFileSync(path.join(dir, file))
+    return [{ file, rawBytes: bytes.length, gzipBytes: gzipSync(bytes).length }]
+  })
 }
 
 /** Package of an esbuild input path: "project", "hono", "zod/v4", "@unified-api/typescript-sdk (dist)". */
@@ -109,6 +123,9 @@ export async function bundle(ctx: BenchContext): Promise<ScenarioResult<BundleDa
   lines.push(`  (second build: WRANGLER_BUILD_CONDITIONS=${sourceConditions.join(',')})`)
   const top = Object.entries(builds[0]!.bytesByPackage).slice(0, 4)
   lines.push(`  largest in default build (KiB before gzip): ${top.map(([p, n]) => `${p} ${kib(n).toFixed(0)}`).join(', ')}`)
+  const assets = staticAssets(path.join(ctx.root, 'static'))
+  const assetsGzip = assets.reduce((sum, a) => sum + a.gzipBytes, 0)
+  lines.push(`  static assets beside it (not in the bundle): ${kib(assetsGzip).toFixed(1)} KiB gzip in ${assets.map((a) => `${a.file} ${kib(a.gzipBytes).toFixed(1)}`).join(', ')}`)
   // The target is what `wrangler deploy` ships; the second build shows what the condition would change.
-  return { meetsTarget: builds[0]!.meetsTarget, lines, data: { target: TARGET, builds }, unmeasured: [] }
+  return { meetsTarget: builds[0]!.meetsTarget, lines, data: { target: TARGET, builds, assets }, unmeasured: [] }
 }

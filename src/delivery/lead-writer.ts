@@ -13,7 +13,7 @@ import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/compa
 import { classify, CrmError, Paced } from '../crm/errors'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
 import type { LeadDraft } from '../lead/draft'
-import { sha256Hex } from '../lead/identity'
+import { loadPhoneMetadata, sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { lockPerson } from '../store/ledger'
 import { gateFor } from './crm-gate'
@@ -80,6 +80,12 @@ class Settling extends Error {
 
 export class LeadWriter extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve()
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    // A writer compares the CRM's phone numbers; a failed read resets the object and the consumer retries.
+    void ctx.blockConcurrencyWhile(() => loadPhoneMetadata(env.ASSETS))
+  }
 
   /** Runs `job` after this object's earlier ones. */
   #serial<T>(job: () => Promise<T>): Promise<T> {

@@ -4,13 +4,11 @@
  * two spellings of one address or number are one identifier. CRM search is
  * fuzzy; these comparisons are exact.
  */
-import { type CountryCode, isSupportedCountry, type MetadataJson, parsePhoneNumberFromString } from 'libphonenumber-js/core'
+import { type CountryCode, type MetadataJson, parsePhoneNumberFromString } from 'libphonenumber-js/core'
 import type { LeadDraft } from './draft'
 import { cleanText } from './normalize'
-// libphonenumber-js's min metadata without formatting rules (scripts/phone-metadata.ts says why).
-import phoneMetadata from './phone-metadata.json'
-
-const metadata = phoneMetadata as unknown as MetadataJson
+// The countries of the phone metadata (scripts/phone-metadata.ts writes both).
+import phoneCountries from './phone-countries.json'
 
 export type IdentifierKind = 'email' | 'phone' | 'source'
 export interface Identifier {
@@ -65,7 +63,42 @@ export const emailKey = (text: string | undefined): string => (text ? (parseEmai
 
 export const DEFAULT_COUNTRY = 'US'
 
-export const isCountry = (code: string): boolean => isSupportedCountry(code as CountryCode, metadata)
+const COUNTRIES = new Set(phoneCountries)
+
+export const isCountry = (code: string): boolean => COUNTRIES.has(code)
+
+/**
+ * libphonenumber-js's metadata (static/phone-metadata.json: its min metadata without formatting
+ * rules) is a static asset of the Worker, not part of its bundle: 7 KiB gzip that every cold start
+ * would parse, against one read from the deployment's own assets per isolate. Each entry point
+ * (a request, a queue batch, a writer Durable Object) awaits loadPhoneMetadata before any
+ * number is read; reading one before that is a bug, and throws.
+ */
+let metadata: MetadataJson | undefined
+let loading: Promise<void> | undefined
+
+/** Reads the phone metadata from the Worker's static assets, once per isolate (again after a failure). */
+export function loadPhoneMetadata(assets: Fetcher): Promise<void> {
+  if (metadata) return Promise.resolve()
+  loading ??= (async () => {
+    const res = await assets.fetch('https://assets.local/phone-metadata.json')
+    if (!res.ok) throw new Error(`phone metadata: the static asset answered ${res.status}; deploy with its [assets] table in wrangler.toml`)
+    metadata = await res.json<MetadataJson>()
+  })().finally(() => {
+    loading = undefined
+  })
+  return loading
+}
+
+/** What a new isolate starts from: tests use it to prove that each entry point loads the metadata. */
+export function forgetPhoneMetadata(): void {
+  metadata = undefined
+}
+
+function phoneMetadata(): MetadataJson {
+  if (!metadata) throw new Error('phone metadata not loaded: the entry point must await loadPhoneMetadata')
+  return metadata
+}
 
 export interface ParsedPhone {
   /** What is written to the CRM: E.164 when the number could be read, else the cleaned text. */
@@ -85,7 +118,7 @@ export interface ParsedPhone {
 export function parsePhone(text: string, country: string = DEFAULT_COUNTRY): ParsedPhone | undefined {
   const clean = cleanText(text)
   if (clean.replace(/\D/g, '').length < 5) return undefined
-  const parsed = parsePhoneNumberFromString(clean, isCountry(country) ? (country as CountryCode) : DEFAULT_COUNTRY, metadata)
+  const parsed = parsePhoneNumberFromString(clean, isCountry(country) ? (country as CountryCode) : DEFAULT_COUNTRY, phoneMetadata())
   if (parsed?.isPossible()) return { value: parsed.number, key: parsed.number, national: parsed.nationalNumber }
   return { value: clean }
 }

@@ -2,7 +2,7 @@
  * The operator console's HTML: the overview (search, at a glance, the log
  * with filters and paging, recent operator actions, CRM connections) and one
  * submission's journey. Plain server-rendered HTML that works without script;
- * one nonce'd script of a few lines refreshes the live parts (`data-src`).
+ * one script of a few lines (static/operator/console.js) refreshes the live parts (`data-src`).
  */
 import { escapeHtml } from '../http/html'
 import type { AuditRow } from '../store/audit'
@@ -29,50 +29,18 @@ export function duration(ms: number): string {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${unit}`
 }
 
-const CSS = `:root{--ok:#1a7f37;--wait:#9a6700;--bad:#cf222e;--spam:#8250df;--ign:#6e7781;--fg:#1f2328;--mute:#59636e;--line:#d1d9e0;--bg2:#f6f8fa}
-*{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:var(--fg);background:#fff}
-header,main{max-width:72rem;margin:0 auto;padding:.5rem 1rem}header{border-bottom:1px solid var(--line)}
-h1{font-size:1.25rem;margin:.4rem 0}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}a{color:#0550ae}code{font-size:.9em;word-break:break-all}
-nav ul,.legend,.days,.kpis{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
-form{margin:.5rem 0}label{font-weight:600;font-size:.9rem}input,select,button{font:inherit;padding:.3rem .5rem;border:1px solid #8c959f;border-radius:6px;max-width:100%}
-button{background:var(--bg2);cursor:pointer}button.primary{background:#0969da;border-color:#0969da;color:#fff}
-.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.row>*{display:flex;flex-direction:column;gap:.15rem}
-.hint,.asof,figcaption,th{color:var(--mute);font-size:.85rem}.stale .asof{color:var(--bad);font-weight:600}
-.alert{border-left:4px solid var(--bad);background:#ffebe9;padding:.5rem .75rem}.good{border-left:4px solid var(--ok);background:#dafbe1;padding:.5rem .75rem}
-.notice{border-left:4px solid #0969da;background:#ddf4ff;padding:.5rem .75rem}.alert form,.inline{display:inline;margin:0 .5rem}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.5rem;margin-top:.5rem}.kpis li{border:1px solid var(--line);border-radius:8px;padding:.4rem .75rem}.kpis b{display:block;font-size:1.3rem}
-.chart{margin:1rem 0}.plot{border-bottom:1px solid var(--mute)}.plot svg{display:block;width:100%;height:11rem;overflow:visible}
-.ymax{display:block;font-size:.8rem;color:var(--mute)}.days{display:grid;grid-template-columns:repeat(7,1fr);gap:0;font-size:.8rem;color:var(--mute);white-space:nowrap}
-.grid{stroke:var(--line);stroke-width:1;vector-effect:non-scaling-stroke;fill:none}
-.c-written{fill:var(--ok);background:var(--ok)}.c-waiting{fill:var(--wait);background:var(--wait)}.c-failed{fill:var(--bad);background:var(--bad)}.c-spam{fill:var(--spam);background:var(--spam)}.c-ignored{fill:var(--ign);background:var(--ign)}
-.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;border-radius:2px;vertical-align:-.05rem}
-.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
-td.n,th.n{text-align:right}.st{display:inline-block;padding:0 .45rem;border-radius:1rem;font-size:.85rem;color:#fff;background:var(--ign)}
-.st-written{background:var(--ok)}.st-failed{background:var(--bad)}.st-queued,.st-retrying{background:var(--wait)}.st-spam{background:var(--spam)}
-.err{color:#82071e;font-size:.9rem}.pager{display:flex;gap:1rem;margin:.75rem 0}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.facts dt{color:var(--mute)}dl.facts dd{margin:0}
-ol.steps{list-style:none;padding:0;border-left:3px solid var(--line);margin-left:.5rem}ol.steps li{position:relative;padding:.3rem 0 .6rem 1rem}
-ol.steps li::before{content:"";position:absolute;left:-.5rem;top:.65rem;width:.7rem;height:.7rem;border-radius:50%;background:var(--ign)}
-ol.steps li.s-written::before{background:var(--ok)}ol.steps li.s-failed::before{background:var(--bad)}ol.steps li.s-retrying::before,ol.steps li.s-queued::before{background:var(--wait)}
-.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
-@media (max-width:44rem){table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
-table.rows td{display:block;border:0;padding:.05rem 0}table.rows td:empty{display:none}table.compact td{display:inline-block;text-align:left;margin-right:.9rem}table.rows th[scope=row]{display:block;padding:0}table.rows td[data-l]::before{content:attr(data-l) ": ";color:var(--mute);font-size:.85rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}`
-
 /**
- * Refreshes each `[data-src]` element every `data-every` seconds with the HTML
- * its URL answers (the same element, rendered again), and says so when it
- * can't. A hidden tab waits until it is shown again: each refresh reads the
- * week's rows from D1 (rows read are what D1 bills).
+ * The page around a console view. Its stylesheet and script are static assets of the Worker
+ * (static/operator/), served by the console's routes behind its auth: they stay out of the
+ * Worker's bundle and are cached by the browser, and the CSP allows nothing else.
  */
-const SCRIPT = `const live=(el)=>{if(el.dataset.src)setTimeout(()=>document.hidden?document.addEventListener('visibilitychange',()=>load(el),{once:true}):load(el),el.dataset.every*1000)};const load=async(el)=>{try{const r=await fetch(el.dataset.src,{headers:{accept:'text/html'}});if(!r.ok)throw r.status;const t=document.createElement('template');t.innerHTML=await r.text();const n=t.content.firstElementChild;el.replaceWith(n);live(n)}catch{el.classList.add('stale');const a=el.querySelector('.asof');if(a&&!a.dataset.failed){a.dataset.failed=1;a.append(' Could not refresh: reload the page.')}live(el)}};document.querySelectorAll('[data-src]').forEach(live)`
-
-export function layout(title: string, nonce: string, body: string): string {
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)} · lead-intake</title><style nonce="${nonce}">${CSS}</style></head>
+<title>${e(title)} · lead-intake</title><link rel="stylesheet" href="/operator/console.css"><script src="/operator/console.js" defer></script></head>
 <body><header><h1><a href="/operator/">lead-intake operator</a></h1>
 <nav aria-label="Console"><ul><li><a href="/operator/#glance">At a glance</a></li><li><a href="/operator/#list">Submissions</a></li><li><a href="/operator/#audit">Actions</a></li><li><a href="/operator/#connections">CRM connections</a></li></ul></nav></header>
-<main>${body}</main><script nonce="${nonce}">${SCRIPT}</script></body></html>`
+<main>${body}</main></body></html>`
 }
 
 // --- the overview ---
@@ -110,10 +78,9 @@ const query = (f: ListFilters) => {
   return q ? `?${q}` : ''
 }
 
-export function overviewPage(nonce: string, v: OverviewView): string {
+export function overviewPage(v: OverviewView): string {
   return layout(
     'Operator console',
-    nonce,
     (v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : '') +
       searchForm() +
       glance(v.overview, v.connections, v.crmConfigured) +
@@ -300,8 +267,8 @@ interface Step {
   html: string
 }
 
-export function journeyPage(nonce: string, v: JourneyView): string {
-  return layout(`Submission ${v.submission.id.slice(0, 8)}`, nonce, `<p><a href="/operator/">← All submissions</a></p>${journeySection(v)}`)
+export function journeyPage(v: JourneyView): string {
+  return layout(`Submission ${v.submission.id.slice(0, 8)}`, `<p><a href="/operator/">← All submissions</a></p>${journeySection(v)}`)
 }
 
 export function journeySection(v: JourneyView): string {
@@ -352,5 +319,5 @@ export function journeySection(v: JourneyView): string {
 }
 
 /** The page for an id the log does not have. */
-export const unknownPage = (nonce: string) =>
-  layout('Unknown submission', nonce, '<h2>Unknown submission</h2><p>No submission in the log has that id (the log keeps SUBMISSION_RETENTION_DAYS).</p><p><a href="/operator/">Back to the console</a></p>')
+export const unknownPage = () =>
+  layout('Unknown submission', '<h2>Unknown submission</h2><p>No submission in the log has that id (the log keeps SUBMISSION_RETENTION_DAYS).</p><p><a href="/operator/">Back to the console</a></p>')
