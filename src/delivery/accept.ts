@@ -31,7 +31,7 @@ export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelive
   const origin = { source, form }
   const ids = { source, form, event: eventId }
   if ('ignored' in outcome) {
-    const id = recordUnqueued(c, origin, 'ignored')
+    const id = recordUnqueued(c, origin, 'ignored', outcome.ignored)
     log('info', 'webhook ignored', { ...ids, reason: outcome.ignored, submission: id })
     return c.json({ id, status: 'ignored', reason: outcome.ignored })
   }

@@ -93,12 +93,13 @@ export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'ex
 
 /**
  * Logs a submission that is answered but not queued (spam, ignored, a
- * redelivery) and returns the id it was logged under. Nothing of the lead is kept.
+ * redelivery) and returns the id it was logged under. Nothing of the lead is
+ * kept; `reason` (why an ignored one was) is, so the operator sees it.
  */
-export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, state: State): string {
+export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, state: State, reason?: string): string {
   const id = crypto.randomUUID()
   c.executionCtx.waitUntil(
-    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, state }).catch((error: unknown) =>
+    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, state, reason }).catch((error: unknown) =>
       log('error', 'submission log write failed', { submission: id, error: describeStorageError(error) }),
     ),
   )
