@@ -9,7 +9,7 @@ import { problem } from '../http/problem'
 import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
 import { describeStorageError } from '../store/schema'
-import { recordReceived, type State } from '../store/submissions'
+import { recordConsentText, recordReceived, type State } from '../store/submissions'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
 export const QUEUE_RETRY_AFTER = 30
@@ -77,14 +77,25 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
 /**
  * Queue the lead, then log it as `queued` in the submission log after the
  * answer has gone out (the queue, not the log, is what makes it durable).
+ * `consentText`: the source's consent wording, kept once per version when the
+ * draft records a consent (GET /operator/consents).
  */
-export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload): Promise<string> {
+export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload, consentText?: string): Promise<string> {
   const message = newMessage(origin, payload)
   const unlogged = await enqueueLead(c.env, message)
   if (unlogged !== null) {
     c.executionCtx.waitUntil(
       recordReceived(c.env.DB, { ...message, state: 'queued', payload: unlogged }).catch((error: unknown) =>
         log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
+      ),
+    )
+  }
+  const consent = payload.draft.consent
+  if (consent && consentText !== undefined) {
+    // The exact wording agreed to, kept once per version (GET /operator/consents).
+    c.executionCtx.waitUntil(
+      recordConsentText(c.env.DB, origin, { ...consent, text: consentText }).catch((error: unknown) =>
+        log('error', 'consent text not recorded', { submission: message.id, error: describeStorageError(error) }),
       ),
     )
   }
