@@ -20,11 +20,11 @@ import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
 import type { AppEnv } from './http/context'
 import { escapeHtml, page } from './http/html'
 import { problem, ProblemError, renderProblem, retryLater, toProblemError, wantsHtml } from './http/problem'
-import { loadPhoneMetadata, sha256Hex } from './lead/identity'
+import { loadPhoneMetadata } from './lead/identity'
 import { log, requestLog } from './log'
 import { readiness } from './operator/readiness'
-import { recordConsentText } from './store/submissions'
 import { operator } from './operator/routes'
+import { consentSha256 } from './sources/consent'
 import { formInput, readFields, toDraft } from './sources/form'
 import { webhooks } from './sources/webhooks'
 
@@ -127,16 +127,11 @@ app.post('/forms/:formId', async (c) => {
     return succeed(recordUnqueued(c, origin, 'spam'))
   }
   const request = { url: c.req.url, referer: c.req.header('referer') }
-  const draft = toDraft(config, fields, request, formId, config.consent ? await sha256Hex(config.consent.text) : undefined)
+  const draft = toDraft(config, fields, request, formId, await consentSha256(config.consent))
   // After validation: a Turnstile token is single-use, so a typo must not spend it.
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
-  const id = await acceptLead(c, origin, { draft, input: formInput(fields, request) })
+  const id = await acceptLead(c, origin, { draft, input: formInput(fields, request) }, config.consent?.text)
   c.set('submission', id) // on the request's log line
-  if (config.consent && draft.consent) {
-    // The exact wording agreed to, kept once per version (GET /operator/consents).
-    const text = { ...draft.consent, text: config.consent.text }
-    c.executionCtx.waitUntil(recordConsentText(c.env.DB, origin, text).catch((e: unknown) => log('error', 'consent text not recorded', { error: (e as Error).name })))
-  }
   return succeed(id)
 })
 

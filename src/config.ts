@@ -50,12 +50,13 @@ export const planOf = (c: { write: WritePlan['write']; company: boolean; timelin
 })
 
 /**
- * What a person agrees to: the checkbox (`field`), the wording shown beside it
- * and its version. An accepted submission records the consent as custom fields
- * (slugs configurable) and in the submission log; `required` refuses a post
- * without it (422 naming the field).
+ * What a person agrees to: the checkbox (`field`: a form field, a Typeform ref, a
+ * preset's answer), the wording shown beside it and its version. An accepted
+ * submission records the consent as custom fields (slugs configurable) and in the
+ * submission log; `required` refuses a form post without it (422 naming the
+ * field) and acknowledges a webhook delivery without it as ignored (`no-consent`).
  */
-const consentSchema = z.strictObject({
+export const consentSchema = z.strictObject({
   field: nonBlank,
   text: nonBlank,
   version: nonBlank,

@@ -25,13 +25,16 @@ export interface WebhookDelivery {
 /** What the source made of it: a lead with the input a replay maps again, or why there is none. */
 export type DeliveryOutcome = { draft: LeadDraft; input: SourceInput } | { ignored: string }
 
-/** Answers `200 {id, status}`: accepted, duplicate or ignored; a 503 with Retry-After when it could not be made durable. */
-export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelivery, outcome: DeliveryOutcome): Promise<Response> {
+/**
+ * Answers `200 {id, status}`: accepted, duplicate or ignored; a 503 with Retry-After when it
+ * could not be made durable. `consentText`: the source's consent wording (see acceptLead).
+ */
+export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelivery, outcome: DeliveryOutcome, consentText?: string): Promise<Response> {
   const { source, form, eventId } = delivery
   const origin = { source, form }
   const ids = { source, form, event: eventId }
   if ('ignored' in outcome) {
-    const id = recordUnqueued(c, origin, 'ignored')
+    const id = recordUnqueued(c, origin, 'ignored', outcome.ignored)
     log('info', 'webhook ignored', { ...ids, reason: outcome.ignored, submission: id })
     return c.json({ id, status: 'ignored', reason: outcome.ignored })
   }
@@ -54,7 +57,7 @@ export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelive
   }
   let id: string
   try {
-    id = await acceptLead(c, origin, outcome)
+    id = await acceptLead(c, origin, outcome, consentText)
   } catch (error) {
     await releaseDelivery(db, source, eventId).catch((e: unknown) =>
       // The claim then expires on its own (store/delivery-ids.ts), so the retry is still accepted.

@@ -9,7 +9,7 @@ import { problem } from '../http/problem'
 import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
 import { describeStorageError } from '../store/schema'
-import { recordReceived, type State } from '../store/submissions'
+import { recordConsentText, recordReceived, type State } from '../store/submissions'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
 export const QUEUE_RETRY_AFTER = 30
@@ -77,8 +77,10 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
 /**
  * Queue the lead, then log it as `queued` in the submission log after the
  * answer has gone out (the queue, not the log, is what makes it durable).
+ * `consentText`: the source's consent wording, kept once per version when the
+ * draft records a consent (GET /operator/consents).
  */
-export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload): Promise<string> {
+export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload, consentText?: string): Promise<string> {
   const message = newMessage(origin, payload)
   const unlogged = await enqueueLead(c.env, message)
   if (unlogged !== null) {
@@ -88,17 +90,27 @@ export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'ex
       ),
     )
   }
+  const consent = payload.draft.consent
+  if (consent && consentText !== undefined) {
+    // The exact wording agreed to, kept once per version (GET /operator/consents).
+    c.executionCtx.waitUntil(
+      recordConsentText(c.env.DB, origin, { ...consent, text: consentText }).catch((error: unknown) =>
+        log('error', 'consent text not recorded', { submission: message.id, error: describeStorageError(error) }),
+      ),
+    )
+  }
   return message.id
 }
 
 /**
  * Logs a submission that is answered but not queued (spam, ignored, a
- * redelivery) and returns the id it was logged under. Nothing of the lead is kept.
+ * redelivery) and returns the id it was logged under. Nothing of the lead is
+ * kept; `reason` (why an ignored one was) is, so the operator sees it.
  */
-export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, state: State): string {
+export function recordUnqueued(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, state: State, reason?: string): string {
   const id = crypto.randomUUID()
   c.executionCtx.waitUntil(
-    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, state }).catch((error: unknown) =>
+    recordReceived(c.env.DB, { id, receivedAt: new Date().toISOString(), origin, state, reason }).catch((error: unknown) =>
       log('error', 'submission log write failed', { submission: id, error: describeStorageError(error) }),
     ),
   )

@@ -12,6 +12,7 @@ import type { SourceInput } from '../lead/message'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { TOKEN_FIELD } from '../guards/turnstile'
 import { type InvalidParam, problem } from '../http/problem'
+import { givenConsent, isChecked } from './consent'
 
 /** Field name → every value sent under it, as text. */
 export type FormFields = Map<string, string[]>
@@ -164,13 +165,7 @@ export const formInput = (fields: FormFields, request: RequestContext): SourceIn
 /**
  * Maps and validates; throws a 422 naming every bad field. A form is public:
  * anyone may type anything into it, so it gives one email and one phone at
- * most, and its draft is not `verified` (see LeadDraft.verified).
- */
-/** A checked checkbox, as browsers and scripts send one. */
-const CHECKED = /^(on|true|yes|1|checked|accepted|agree|agreed)$/i
-
-/**
- * Maps and validates; throws a 422 naming every bad field. `consentSha256` is
+ * most, and its draft is not `verified` (see LeadDraft.verified). `consentSha256` is
  * the SHA-256 of the form's consent wording (computed by the caller: Web
  * Crypto is asynchronous), when the form asks for consent.
  */
@@ -215,7 +210,7 @@ export function toDraft(
     } else phones.push(phone.value)
   }
   const consent = config.consent
-  const consented = !!consent && (fields.get(consent.field) ?? []).some((v) => CHECKED.test(v.trim()))
+  const consented = !!consent && (fields.get(consent.field) ?? []).some((v) => isChecked(v))
   if (consent?.required && !consented) problems.push({ name: consent.field, reason: 'must be checked to send this form' })
   if (rawEmails.length === 0 && rawPhones.length === 0) {
     problems.push(
@@ -242,14 +237,8 @@ export function toDraft(
     })
   }
   if (config.capture_attribution) metadata.push(...attribution(fields, request))
-  const given = consent && consented && consentSha256 ? { version: consent.version, textSha256: consentSha256, givenAt: at.toISOString() } : undefined
-  if (consent && given) {
-    metadata.push(
-      { slug: consent.slugs.given_at, value: given.givenAt, format: 'DATE' },
-      { slug: consent.slugs.version, value: given.version, format: 'TEXT' },
-      { slug: consent.slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
-    )
-  }
+  const given = consent && consented && consentSha256 ? givenConsent(consent, consentSha256, at) : undefined
+  if (given) metadata.push(...given.metadata)
 
   return {
     ...personFields(values),
@@ -261,7 +250,7 @@ export function toDraft(
     merge: config.merge,
     country: config.default_country,
     verified: false,
-    ...(given ? { consent: given } : {}),
+    ...(given ? { consent: given.consent } : {}),
     plan: planOf(config),
     ...(config.timeline ? { timeline: timelineOf(config, fields, formId) } : {}),
   }

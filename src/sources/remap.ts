@@ -5,8 +5,8 @@
  */
 import { formById } from '../config'
 import { problem } from '../http/problem'
-import { sha256Hex } from '../lead/identity'
 import type { Origin, Payload } from '../lead/message'
+import { consentSha256, withConsent } from './consent'
 import { toDraft } from './form'
 import { endpointOf } from './registry'
 
@@ -24,13 +24,13 @@ export async function remap(env: object, origin: Origin, stored: Payload, receiv
   if (input.kind === 'form') {
     const config = origin.source === 'form' ? formById(env, origin.form) : undefined
     if (!config) throw notReplayable(`Form "${origin.form}" is no longer configured.`)
-    const consentSha256 = config.consent ? await sha256Hex(config.consent.text) : undefined
-    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, consentSha256, receivedAt), input }
+    const sha256 = await consentSha256(config.consent)
+    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, sha256, receivedAt), input }
   }
   // Every registered source maps its stored payload (the body, or what its `read` made of it) again.
   const endpoint = origin.source === 'form' ? undefined : endpointOf(env, origin.source)
   if (!endpoint) throw notReplayable(`Source "${origin.source}" is no longer configured.`)
-  const lead = endpoint.source.map(endpoint.config, JSON.parse(input.body), origin.source)
+  const lead = await withConsent(endpoint.config.consent, endpoint.source.map(endpoint.config, JSON.parse(input.body), origin.source), receivedAt)
   if (!lead.draft) throw notReplayable(`Under today's configuration this delivery is ignored (${lead.ignored}).`)
   return { draft: lead.draft, input }
 }

@@ -6,6 +6,7 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import type { z } from 'zod/v3'
+import type { ConsentConfig } from '../config'
 import type { LeadDraft, WritePlan } from '../lead/draft'
 import type { Check, EventKey } from './verify/types'
 
@@ -14,8 +15,10 @@ export type { Check, EventKey } from './verify/types'
 /**
  * What a source makes of a verified payload: a lead to queue, or a reason to acknowledge it
  * without one. `form` is what it came from (a form id, an event type): the submission's `Origin.form`.
+ * `consented`: whether the answer its `consent.field` names gives consent (sources/consent.ts
+ * then records it, or ignores the delivery when consent is required and not given).
  */
-export type WebhookLead = { form: string } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
+export type WebhookLead = { form: string; consented?: boolean } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
 
 /** One delivery as it arrived. */
 export interface Received {
@@ -26,8 +29,8 @@ export interface Received {
   token?: string
 }
 
-/** What every source's configuration carries (README "What gets written"). */
-export type SourceConfig = Pick<WritePlan, 'write' | 'company' | 'timeline' | 'connection'>
+/** What every source's configuration carries (README "What gets written"), and what it asks consent for, if it does (README "Privacy"). */
+export type SourceConfig = Pick<WritePlan, 'write' | 'company' | 'timeline' | 'connection'> & { consent?: ConsentConfig }
 
 /** One sender. `C` is its endpoint configuration (any, in the registry, which holds every kind). */
 export interface WebhookSource<C extends SourceConfig = any> {

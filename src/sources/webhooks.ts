@@ -17,6 +17,7 @@ import { acceptDelivery } from '../delivery/accept'
 import type { AppEnv } from '../http/context'
 import { problem, retryLater } from '../http/problem'
 import { log } from '../log'
+import { withConsent } from './consent'
 import { type Endpoint, endpointOf } from './registry'
 import { secretsOf } from './signature'
 import type { Check, Received } from './types'
@@ -95,7 +96,9 @@ webhooks.post('/:id/:token?', async (c) => {
   } else {
     ;({ text, payload } = readJson(received.body))
   }
-  const lead = source.map(config, payload, id)
+  // Consent after map: its wording's SHA-256 is asynchronous, map is not.
+  const lead = await withConsent(config.consent, source.map(config, payload, id), new Date())
   const event = await source.eventOf(received, payload)
-  return acceptDelivery(c, { source: id, form: lead.form, eventId: event.id }, lead.draft ? { draft: lead.draft, input: { kind: 'webhook', body: text } } : { ignored: lead.ignored })
+  const outcome = lead.draft ? { draft: lead.draft, input: { kind: 'webhook' as const, body: text } } : { ignored: lead.ignored }
+  return acceptDelivery(c, { source: id, form: lead.form, eventId: event.id }, outcome, config.consent?.text)
 })

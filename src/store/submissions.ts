@@ -39,15 +39,24 @@ const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, att
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
   db: D1Database,
-  row: { id: string; receivedAt: string; origin: Origin; state: State; /** The payload, serialized. */ payload?: string },
+  row: {
+    id: string
+    receivedAt: string
+    origin: Origin
+    state: State
+    /** The payload, serialized. */
+    payload?: string
+    /** Why it was not queued (an ignored delivery's reason), shown as the row's last error. */
+    reason?: string
+  },
 ): Promise<void> {
   const at = Date.parse(row.receivedAt)
   await db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload)
-       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload, last_error)
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null)
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null, row.reason ?? null)
     .run()
 }
 

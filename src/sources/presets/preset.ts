@@ -5,11 +5,12 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
+import { consentSchema, defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
 import { problem } from '../../http/problem'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type MetadataFormat, METADATA_FORMATS, type MetadataValue, type TimelineEntry } from '../../lead/draft'
 import { parseEmail, type ParsedPhone, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
+import { isChecked } from '../consent'
 import { LIMITS } from '../form'
 import { isPointer, resolvePointer } from '../json-pointer'
 import type { WebhookLead, WebhookSource } from '../types'
@@ -30,6 +31,16 @@ export const contactFields = {
   fields: fieldsSchema.refine((f) => Object.hasOwn(f, 'email') || Object.hasOwn(f, 'phone'), 'must map "email" or "phone" (or both) to a JSON Pointer into the payload'),
 }
 
+/**
+ * Consent capture (README "Privacy"). `field` is a JSON Pointer into the payload, as `fields`
+ * takes, or, not starting with "/", an answer's label as the preset reads it (Tally's question,
+ * Webflow's field name, Jotform's field name, a `fields` key), matched by its slug.
+ */
+const presetConsent = consentSchema.refine((c) => !c.field.startsWith('/') || isPointer(c.field), {
+  message: 'must be a JSON Pointer (RFC 6901) into the payload, or an answer\'s label',
+  path: ['field'],
+})
+
 const common = {
   /** The lead's `source` (default: the sender's name). */
   source: nonBlank.optional(),
@@ -38,6 +49,7 @@ const common = {
   default_country: defaultCountry,
   ...writeOptions,
   merge: formConfigSchema.shape.merge,
+  consent: presetConsent.optional(),
 }
 
 /** One preset's `[vars.WEBHOOKS.<id>]` table: `preset = "<name>"`, the common keys, and `extra`. */
@@ -151,9 +163,14 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
   const asked: TimelineEntry['fields'] = []
   let email: string | undefined
   let phone: ParsedPhone | undefined
+  const consent = config.consent
+  const byPointer = consent?.field.startsWith('/') ? consent.field : undefined
+  const consentLabel = consent && !byPointer ? slugOf(consent.field) : undefined
+  let consented = byPointer !== undefined && isChecked(resolvePointer(payload, byPointer))
   for (const a of [...configured, ...s.answers]) {
     const v = valueOf(a.value, a.format)
     if (!v) continue
+    if (consentLabel && slugOf(a.label) === consentLabel) consented ||= isChecked(v.value, v.format)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(a.label)), value: v.text })
     if (a.field === 'email') {
       const parsed = parseEmail(v.text)?.value
@@ -188,7 +205,7 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
     plan: planOf(config),
     ...(config.timeline ? { timeline: { type: s.note ? 'NOTE' : 'FORM', title: clip(cleanText(s.title)) || s.form, fields: asked } } : {}),
   }
-  return { form: s.form, draft }
+  return { form: s.form, draft, ...(consent ? { consented } : {}) }
 }
 
 // --- a signed preset ---

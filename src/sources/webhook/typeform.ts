@@ -6,11 +6,12 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
+import { consentSchema, defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
 import { LEAD_FIELDS, METADATA_FORMATS, type LeadDraft, type LeadField, type LeadMetadata, type MetadataFormat, type MetadataValue, type TimelineEntry } from '../../lead/draft'
 import { parseEmail, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
 import { problem } from '../../http/problem'
+import { isChecked } from '../consent'
 import { LIMITS } from '../form'
 import { anyMatch, fromBase64 } from '../signature'
 import type { WebhookLead, WebhookSource } from '../types'
@@ -55,6 +56,8 @@ export const typeformSchema = z.strictObject({
     .optional(),
   /** The same per-field write rules a form has (README "Merge policy"). */
   merge: formConfigSchema.shape.merge,
+  /** Consent capture (README "Privacy"), `field` being the question's ref (or a hidden field's name). */
+  consent: consentSchema.optional(),
 })
 export type TypeformConfig = z.output<typeof typeformSchema>
 
@@ -208,6 +211,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
 
   // Every answer as the person saw the question, for the record's timeline.
   const asked: TimelineEntry['fields'] = []
+  let consented = false
   for (const raw of response.answers ?? []) {
     const answer = answerSchema.safeParse(raw)
     if (!answer.success) continue
@@ -217,6 +221,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     const ref = a.field.ref ?? def?.ref ?? a.field.id
     const v = valueOf(a, a.field.type ?? def?.type)
     if (!v) continue
+    if (ref === config.consent?.field) consented ||= isChecked(v.value, v.format)
     apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(def?.title ?? '')) || ref, value: Array.isArray(v.value) ? v.value.join(', ') : String(v.value) })
   }
@@ -224,6 +229,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   for (const [name, raw] of Object.entries(response.hidden ?? {})) {
     const clean = typeof raw === 'string' ? clip(cleanText(raw)) : ''
     if (!clean) continue
+    if (name === config.consent?.field) consented ||= isChecked(clean)
     apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
     if (asked.length < LIMITS.fields) asked.push({ name, value: clean })
   }
@@ -248,7 +254,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     plan: planOf(config),
     ...(config.timeline ? { timeline: { type: 'FORM', title: clip(cleanText(response.definition?.title ?? '')) || formId, fields: asked } } : {}),
   }
-  return { form: formId, draft }
+  return { form: formId, draft, ...(config.consent ? { consented } : {}) }
 }
 
 /** The Typeform source: `event_id` is Typeform's id of the delivery's event (kept across its retries). */
