@@ -58,6 +58,29 @@ describe('consent', () => {
       expect(Object.keys(metadataOf((await leadsWithEmail(email))[0]!)).filter((k) => k.startsWith('consent'))).toEqual([])
     }
   })
+
+  it('keeps, on a replay under new wording, the consent given at receipt: its version, wording and time', async () => {
+    const email = unique('reworded')
+    await standin.faults([{ operations: ['lead.create'], status: 400 }])
+    const id = await idOf((await post('consented', consentForm(true), { email, consent: 'on' })).res)
+    await waitForState(id, 'failed')
+    await standin.faults([])
+    const receivedAt = (await env.DB.prepare(`SELECT received_at FROM submissions WHERE id = ?1`).bind(id).first<{ received_at: number }>())!.received_at
+    // The wording changes before the operator replays: the person never saw the new one.
+    const reworded = { ...consentForm(true), consent: { field: 'consent', text: 'New wording, never shown to this person.', version: '2027-01', required: true } }
+    const replay = await fetchWith(
+      `/operator/submissions/${id}/replay`,
+      { method: 'POST', headers: { authorization: 'Bearer test-operator-token' } },
+      { FORMS: { consented: reworded } },
+      { realQueue: true },
+    )
+    expect(replay.res.status).toBe(202)
+    await waitForState(id, 'written')
+    const meta = metadataOf((await leadsWithEmail(email))[0]!)
+    expect(meta).toMatchObject({ consent_version: '2026-11', consent_text_sha256: await sha256(WORDING) })
+    expect(Math.abs(Date.parse(String(meta.consent_given_at)) - receivedAt)).toBeLessThan(5_000)
+    expect(await env.DB.prepare(`SELECT consent_version FROM submissions WHERE id = ?1`).bind(id).first()).toEqual({ consent_version: '2026-11' })
+  })
 })
 
 describe('erasure', () => {

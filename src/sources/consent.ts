@@ -35,14 +35,28 @@ export const consentSha256 = async (consent: ConsentConfig | undefined): Promise
 /** A given consent as the draft carries it, and as the three custom fields the CRM record gets. */
 export function givenConsent(consent: ConsentConfig, textSha256: string, at: Date): { consent: Consent; metadata: LeadMetadata[] } {
   const given = { version: consent.version, textSha256, givenAt: at.toISOString() }
-  return {
-    consent: given,
-    metadata: [
-      { slug: consent.slugs.given_at, value: given.givenAt, format: 'DATE' },
-      { slug: consent.slugs.version, value: given.version, format: 'TEXT' },
-      { slug: consent.slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
-    ],
-  }
+  return { consent: given, metadata: consentFields(consent.slugs, given) }
+}
+
+const consentFields = (slugs: ConsentConfig['slugs'], given: Consent): LeadMetadata[] => [
+  { slug: slugs.given_at, value: given.givenAt, format: 'DATE' },
+  { slug: slugs.version, value: given.version, format: 'TEXT' },
+  { slug: slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
+]
+
+const DEFAULT_SLUGS: ConsentConfig['slugs'] = { given_at: 'consent_given_at', version: 'consent_version', text_sha256: 'consent_text_sha256' }
+
+/**
+ * `draft` (a replay's, mapped again under today's `consent`) with the consent given at
+ * receipt instead: the person agreed to the wording they were shown then, at that time, not
+ * to today's. None given then: none now, whatever the input says under today's config.
+ */
+export function consentAsGiven(draft: LeadDraft, atReceipt: Consent | undefined, consent: ConsentConfig | undefined): LeadDraft {
+  const slugs = consent?.slugs ?? DEFAULT_SLUGS
+  const ours = new Set(Object.values(slugs))
+  const { consent: _today, ...rest } = draft
+  const metadata = [...draft.metadata.filter((m) => !ours.has(m.slug)), ...(atReceipt ? consentFields(slugs, atReceipt) : [])]
+  return { ...rest, metadata, ...(atReceipt ? { consent: atReceipt } : {}) }
 }
 
 /** Why a webhook delivery without a required consent is acknowledged and not written. */

@@ -1,12 +1,13 @@
 /**
  * A replay maps the stored input again under today's configuration, so that
  * "fix the form's config, redeploy, replay" does what the README promises.
- * The result is what the source's own route would make of the same input.
+ * The result is what the source's own route would make of the same input,
+ * except for consent: that stays what the person gave at receipt.
  */
 import { formById } from '../config'
 import { problem } from '../http/problem'
 import type { Origin, Payload } from '../lead/message'
-import { consentSha256, withConsent } from './consent'
+import { consentAsGiven, consentSha256, withConsent } from './consent'
 import { toDraft } from './form'
 import { endpointOf } from './registry'
 
@@ -25,12 +26,13 @@ export async function remap(env: object, origin: Origin, stored: Payload, receiv
     const config = origin.source === 'form' ? formById(env, origin.form) : undefined
     if (!config) throw notReplayable(`Form "${origin.form}" is no longer configured.`)
     const sha256 = await consentSha256(config.consent)
-    return { draft: toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, sha256, receivedAt), input }
+    const draft = toDraft(config, new Map(input.fields), { url: input.url, referer: input.referer }, origin.form, sha256, receivedAt)
+    return { draft: consentAsGiven(draft, stored.draft.consent, config.consent), input }
   }
   // Every registered source maps its stored payload (the body, or what its `read` made of it) again.
   const endpoint = origin.source === 'form' ? undefined : endpointOf(env, origin.source)
   if (!endpoint) throw notReplayable(`Source "${origin.source}" is no longer configured.`)
   const lead = await withConsent(endpoint.config.consent, endpoint.source.map(endpoint.config, JSON.parse(input.body), origin.source), receivedAt)
   if (!lead.draft) throw notReplayable(`Under today's configuration this delivery is ignored (${lead.ignored}).`)
-  return { draft: lead.draft, input }
+  return { draft: consentAsGiven(lead.draft, stored.draft.consent, endpoint.config.consent), input }
 }
