@@ -9,7 +9,8 @@ import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import tallyExample from './fixtures/tally/form_response.docs-example.json'
-import { b64, fetchWith, hmac, idOf, leadsWithEmail, operatorApi, signTypeform, standin, submission, unique, waitForState, webhookInit, type WireLead } from './helpers'
+import calendlyPayload from './fixtures/calendly/invitee.payload.docs-example.json'
+import { b64, fetchWith, hex, hmac, idOf, leadsWithEmail, operatorApi, signTypeform, standin, submission, unique, waitForState, webhookInit, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -162,5 +163,50 @@ describe('Tally consent (a preset)', () => {
     const res = await postTally(tallyBody(unique('tally-bad'), true), { ...tallyConsent, field: '/data/~2' })
     expect(res.status).toBe(503)
     expect(((await res.json()) as { detail: string }).detail).toContain('WEBHOOKS.tally-consent.consent.field')
+  })
+})
+
+// --- Calendly (a preset whose answers carry no question type) ---
+
+const CALENDLY_SECRET = 'calendly-signing-key-consent'
+/**
+ * The docs' invitee (fixtures/SOURCES.md) in its delivery envelope, from `email`, with a consent
+ * question: a multi-select ("Checkboxes") question's answer is the ticked option's own text.
+ */
+function calendlyBody(email: string, answer: string | undefined): string {
+  const questions = [{ question: 'Anything we should know?', answer: 'Call after 3pm', position: 0 }]
+  if (answer !== undefined) questions.push({ question: 'Consent', answer, position: 1 })
+  const payload = { ...calendlyPayload, email, uri: `${calendlyPayload.uri}-${crypto.randomUUID().slice(0, 8)}`, questions_and_answers: questions }
+  return JSON.stringify({ created_at: '2020-11-23T17:51:18.000000Z', created_by: 'https://api.calendly.com/users/AAAAAAAAAAAAAAAA', event: 'invitee.created', payload })
+}
+
+async function postCalendly(body: string): Promise<Response> {
+  const t = Math.floor(Date.now() / 1000)
+  const signature = `t=${t},v1=${hex(await hmac(CALENDLY_SECRET, `${t}.${body}`))}`
+  const consent = { field: 'Consent', text: WORDING, version: '2026-11-cal', required: true }
+  return (
+    await fetchWith(
+      '/webhooks/calendly-consent',
+      { method: 'POST', body, headers: { 'content-type': 'application/json', 'calendly-webhook-signature': signature } },
+      { WEBHOOKS: { 'calendly-consent': { preset: 'calendly', consent } }, WEBHOOK_SECRET_CALENDLY_CONSENT: CALENDLY_SECRET },
+      { realQueue: true },
+    )
+  ).res
+}
+
+describe('Calendly consent (answers are the ticked option’s text)', () => {
+  it('records a ticked consent question whose answer is the option’s own wording', async () => {
+    const email = unique('cal-consent')
+    const id = await idOf(await postCalendly(calendlyBody(email, WORDING)))
+    await waitForState(id, 'written')
+    expect(metadataOf((await leadsWithEmail(email))[0]!)).toMatchObject({ consent_version: '2026-11-cal', consent_text_sha256: await sha256(WORDING) })
+    expect(await consentVersionOf(id)).toBe('2026-11-cal')
+  })
+
+  it('acknowledges a booking without the consent question answered, or answered "No", and writes nothing', async () => {
+    const unanswered = unique('cal-none')
+    await ignoredForNoConsent(await postCalendly(calendlyBody(unanswered, undefined)), unanswered)
+    const declined = unique('cal-no')
+    await ignoredForNoConsent(await postCalendly(calendlyBody(declined, 'No, thanks')), declined)
   })
 })

@@ -5,28 +5,27 @@
  * route, a replay), since Web Crypto is asynchronous and `map` is not.
  */
 import type { ConsentConfig } from '../config'
-import type { Consent, LeadDraft, LeadMetadata, MetadataFormat } from '../lead/draft'
+import type { Consent, LeadDraft, LeadMetadata } from '../lead/draft'
 import { sha256Hex } from '../lead/identity'
 import type { WebhookLead } from './types'
 
-/** A checked checkbox, as browsers, scripts and senders send one. */
-const CHECKED = /^(on|true|yes|1|checked|accepted|agree|agreed)$/i
-/** A chosen option that says no ("No", "No, thanks", "Not now", "Decline"): not a consent. */
+/** An answer that says no ("No", "No, thanks", "Not now", "Decline", "false", "off"): not a consent. */
 const REFUSAL = /^(no|not|false|off|0|none|never|declined?|disagreed?|refused?|unchecked)\b/i
 
 /**
- * Whether an answer gives consent: `true`, `1`, a checked checkbox's text ("on", "yes"…),
- * or, for an answer that is a chosen option (a list, or `format` a select: a choice the
- * person picked), any option that is not a refusal. Anything else (false, empty, free
- * text) is no consent.
+ * Whether the answer to the consent question gives consent. The question is a checkbox (or a
+ * choice, a yes/no), so it is read as a browser sends a checkbox: absent when unticked, its
+ * value (`on`, or whatever text the option has: Calendly and Jotform send the option's own
+ * wording) when ticked. So: `true`, or any answer that is not empty, `false` or a refusal;
+ * a list when any of its items is one.
  */
-export function isChecked(value: unknown, format?: MetadataFormat): boolean {
-  if (value === true || value === 1) return true
-  if (Array.isArray(value)) return value.some((v) => isChecked(v, 'MULTIPLE_SELECT'))
+export function isChecked(value: unknown): boolean {
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'number') return value === 1
+  if (Array.isArray(value)) return value.some(isChecked)
   if (typeof value !== 'string') return false
   const text = value.trim()
-  const chosen = format === 'SINGLE_SELECT' || format === 'MULTIPLE_SELECT'
-  return CHECKED.test(text) || (chosen && text !== '' && !REFUSAL.test(text))
+  return text !== '' && !REFUSAL.test(text)
 }
 
 /** The SHA-256 of a source's consent wording, when it asks for consent. */

@@ -170,7 +170,7 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
   for (const a of [...configured, ...s.answers]) {
     const v = valueOf(a.value, a.format)
     if (!v) continue
-    if (consentLabel && slugOf(a.label) === consentLabel) consented ||= isChecked(v.value, v.format)
+    if (consentLabel && slugOf(a.label) === consentLabel) consented ||= isChecked(v.value)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(a.label)), value: v.text })
     if (a.field === 'email') {
       const parsed = parseEmail(v.text)?.value

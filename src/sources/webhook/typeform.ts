@@ -221,7 +221,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     const ref = a.field.ref ?? def?.ref ?? a.field.id
     const v = valueOf(a, a.field.type ?? def?.type)
     if (!v) continue
-    if (ref === config.consent?.field) consented ||= isChecked(v.value, v.format)
+    if (ref === config.consent?.field) consented ||= isChecked(v.value)
     apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(def?.title ?? '')) || ref, value: Array.isArray(v.value) ? v.value.join(', ') : String(v.value) })
   }
