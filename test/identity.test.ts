@@ -254,6 +254,17 @@ describe('phone metadata', () => {
     expect(await withPhone(phone)).toHaveLength(1)
   })
 
+  it('asks a sender to retry (503, Retry-After) while it cannot be read, and reads it again on the next request', async () => {
+    forgetPhoneMetadata()
+    const broken = { fetch: async () => new Response('', { status: 500 }) }
+    const body = { method: 'POST', body: JSON.stringify({ phone: `+44 ${gbNumber().slice(1)}` }), headers: { 'content-type': 'application/json' } }
+    const { res } = await fetchWith('/forms/contact', body, { ASSETS: broken })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect((await fetchWith('/forms/contact', body)).res.status).toBe(202)
+  })
+
   it('is loaded by a queue batch in a fresh isolate', async () => {
     const phone = gbNumber()
     const message = newMessage({ source: 'form', form: 'contact' }, {
