@@ -4,7 +4,7 @@
  * `consent.field` names; the wording's SHA-256 is computed by whoever awaits anyway (the
  * route, a replay), since Web Crypto is asynchronous and `map` is not.
  */
-import type { ConsentConfig } from '../config'
+import { type ConsentConfig, consentSchema } from '../config'
 import type { Consent, LeadDraft, LeadMetadata } from '../lead/draft'
 import { sha256Hex } from '../lead/identity'
 import type { WebhookLead } from './types'
@@ -43,7 +43,8 @@ const consentFields = (slugs: ConsentConfig['slugs'], given: Consent): LeadMetad
   { slug: slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
 ]
 
-const DEFAULT_SLUGS: ConsentConfig['slugs'] = { given_at: 'consent_given_at', version: 'consent_version', text_sha256: 'consent_text_sha256' }
+/** The slugs of a consent block that names none (config.ts holds the defaults). */
+const DEFAULT_SLUGS: ConsentConfig['slugs'] = consentSchema.shape.slugs.parse(undefined)
 
 /**
  * `draft` (a replay's, mapped again under today's `consent`) with the consent given at
