@@ -3,14 +3,11 @@
  * dev + the Unified stand-in), the demo page in a real headless Chromium, a
  * typed and submitted form, the thank-you page, and the lead in the "CRM".
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { PassThrough } from 'node:stream'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, launchChromium } from './chromium.ts'
-import { startLocalStack } from '../../scripts/local-stack.ts'
+import type { StandinStack } from '../../scripts/local-stack.ts'
+import { CHROMIUM } from './chromium.ts'
+import { startBrowserStack } from './stack.ts'
 
 if (!CHROMIUM) {
   console.warn('SKIPPED browser end-to-end test: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH).')
@@ -19,31 +16,16 @@ if (!CHROMIUM) {
 type Lead = { id: string; first_name?: string; last_name?: string; company_name?: string; emails?: { email: string }[] }
 
 describe.skipIf(!CHROMIUM)('the demo page in a real browser', () => {
-  let stack: { workerUrl: string; standinUrl: string; connectionId: string; stop(): Promise<void> }
+  let stack: StandinStack
   let browser: Browser
-  let persist: string
-  const output = new PassThrough()
-  const logs: string[] = []
-  output.on('data', (chunk) => logs.push(String(chunk)))
+  let logs: string[]
+  let stop: () => Promise<void> = async () => {}
 
   beforeAll(async () => {
-    persist = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-e2e-'))
-    stack = await startLocalStack({
-      standinPort: 0,
-      workerPort: 0,
-      persistTo: persist,
-      output,
-      vars: { DEMO_PAGE: 'true' },
-      env: { WRANGLER_SEND_METRICS: 'false' },
-    })
-    browser = await launchChromium()
+    ;({ stack, browser, logs, stop } = await startBrowserStack('e2e', { DEMO_PAGE: 'true' }))
   }, 180_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await stack?.stop()
-    rmSync(persist, { recursive: true, force: true })
-  }, 60_000)
+  afterAll(() => stop(), 60_000)
 
   const leadsFor = async (email: string): Promise<Lead[]> => {
     const res = await fetch(`${stack.standinUrl}/_standin/${stack.connectionId}/leads`)

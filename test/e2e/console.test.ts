@@ -5,15 +5,14 @@
  * that failed, replays it and watches it become written. Saves screenshots of
  * the overview and the journey (wide and phone) in test/e2e/screenshots/.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, launchChromium } from './chromium.ts'
-import { applyMigrations, D1_DATABASE, runWrangler, startLocalStack } from '../../scripts/local-stack.ts'
+import { applyMigrations, D1_DATABASE, runWrangler, type StandinStack } from '../../scripts/local-stack.ts'
+import { CHROMIUM } from './chromium.ts'
+import { startBrowserStack } from './stack.ts'
 
 if (!CHROMIUM) {
   console.warn('SKIPPED console end-to-end test: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH).')
@@ -39,37 +38,24 @@ SELECT printf('%08x-4e57-4000-8000-%012d', (i * 2654435761) % 4294967296, i), at
 FROM t WHERE (at / 3600000) % 24 NOT BETWEEN 1 AND 5 OR i % 5 = 0;`
 
 describe.skipIf(!CHROMIUM)('the operator console in a real browser', () => {
-  let stack: { workerUrl: string; standinUrl: string; connectionId: string; stop(): Promise<void> }
+  let stack: StandinStack
   let browser: Browser
-  let persist: string
-  const output = new PassThrough()
-  const logs: string[] = []
-  output.on('data', (chunk) => logs.push(String(chunk)))
+  let logs: string[]
+  let stop: () => Promise<void> = async () => {}
 
   beforeAll(async () => {
-    persist = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-console-e2e-'))
-    await applyMigrations({ persistTo: persist })
-    const seed = path.join(persist, 'history.sql')
-    writeFileSync(seed, HISTORY)
-    await runWrangler(['d1', 'execute', D1_DATABASE, '--local', '--persist-to', persist, '--file', seed], { env: { WRANGLER_SEND_METRICS: 'false' } })
-    stack = await startLocalStack({
-      standinPort: 0,
-      workerPort: 0,
-      persistTo: persist,
-      output,
-      // Short call timeout and retry delay so a replay settles in seconds, as in the workers tests.
-      vars: { OPERATOR_TOKEN: TOKEN, UNIFIED_TIMEOUT_MS: '2000', DELIVERY_BASE_DELAY_SECONDS: '1' },
-      env: { WRANGLER_SEND_METRICS: 'false' },
-    })
-    browser = await launchChromium()
+    // Short call timeout and retry delay so a replay settles in seconds, as in the workers tests.
+    const vars = { OPERATOR_TOKEN: TOKEN, UNIFIED_TIMEOUT_MS: '2000', DELIVERY_BASE_DELAY_SECONDS: '1' }
+    ;({ stack, browser, logs, stop } = await startBrowserStack('console-e2e', vars, async (persist) => {
+      await applyMigrations({ persistTo: persist })
+      const seed = path.join(persist, 'history.sql')
+      writeFileSync(seed, HISTORY)
+      await runWrangler(['d1', 'execute', D1_DATABASE, '--local', '--persist-to', persist, '--file', seed], { env: { WRANGLER_SEND_METRICS: 'false' } })
+    }))
     mkdirSync(SCREENSHOTS, { recursive: true })
   }, 240_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await stack?.stop()
-    if (persist) rmSync(persist, { recursive: true, force: true })
-  }, 60_000)
+  afterAll(() => stop(), 60_000)
 
   const submit = async (fields: Record<string, string>) => {
     const res = await fetch(`${stack.workerUrl}/forms/contact`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) })
