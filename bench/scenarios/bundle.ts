@@ -2,7 +2,7 @@
  * The deployable bundle (`wrangler deploy --dry-run`): raw and gzip size of the
  * Worker script, built with wrangler's default conditions (what `wrangler
  * deploy` ships) and again with the SDK's TypeScript "source" export condition
- * added, with the largest packages in it. Target: ≤ 90 KiB gzip. The Worker's static
+ * added, with the largest packages in it. Target: ≤ 128 KiB gzip. The Worker's static
  * assets (static/: the phone metadata it reads once per isolate, the console's stylesheet
  * and script, the demo page) are deployed beside the bundle, not in it: their size is shown.
  *
@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib'
 import { runWrangler } from '../../scripts/local-stack.ts'
 import { type BenchContext, type ScenarioResult, WRANGLER_QUIET, kib, num, verdict } from '../lib.ts'
 
-const TARGET = { gzipKiB: 90 }
+const TARGET = { gzipKiB: 128 }
 /** wrangler's esbuild conditions when WRANGLER_BUILD_CONDITIONS is unset (it replaces them, comma-separated). */
 const WRANGLER_DEFAULT_CONDITIONS = ['workerd', 'worker', 'browser']
 const SDK_SOURCE_CONDITION = '@unified-api/typescript-sdk/source'
