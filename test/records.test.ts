@@ -85,6 +85,33 @@ describe('write = "lead" (the default)', () => {
     expect(await records('event')).toHaveLength(1)
     expect((await standin.counters())['lead.create']).toBe(1)
   })
+
+  it('finds its landed event on a busy record, however many pages of events the record has', async () => {
+    const email = `busy-${rand()}@analytical.test`
+    await waitForDelivery([await post('demo', {}, { email })])
+    const [lead] = await records('lead')
+    // Sales has logged 150 activities on this lead since: the next event lands on the list's second page.
+    for (let i = 0; i < 150; i++) await client.seed(CONNECTION, 'event', { type: 'NOTE', note: { description: `call ${i}` }, lead_ids: [lead!.id] })
+    await standin.faults([{ operations: ['event.create'], lose_response: true, times: 1 }])
+    const id = await post('demo', {}, { email, message: 'second' })
+    await waitForState(id, 'written', 45_000)
+    const ours = (await records('event')).filter((e) => (e.form?.fields ?? []).some((f) => f.options?.[0]?.value === id))
+    expect(ours).toHaveLength(1)
+  })
+
+  it('keeps an event create in doubt when the retry first meets a rate limit, so it still adds no second event', async () => {
+    const email = `doubt-${rand()}@analytical.test`
+    await waitForDelivery([await post('demo', {}, { email })])
+    // The create lands but its answer is lost; the retry's first look at the events is refused with a 429.
+    await standin.faults([
+      { operations: ['event.create'], lose_response: true, times: 1 },
+      { operations: ['event.list'], status: 429, retry_after: '1', times: 1 },
+    ])
+    const id = await post('demo', {}, { email, message: 'second' })
+    await waitForState(id, 'written', 45_000)
+    const ours = (await records('event')).filter((e) => (e.form?.fields ?? []).some((f) => f.options?.[0]?.value === id))
+    expect(ours).toHaveLength(1)
+  })
 })
 
 describe('write = "contact" and "contact+lead"', () => {

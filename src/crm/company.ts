@@ -11,7 +11,7 @@ import type { LeadDraft } from '../lead/draft'
 import { parseEmail } from '../lead/identity'
 import { cleanText } from '../lead/normalize'
 import type { CrmTarget } from './client'
-import { CrmError } from './errors'
+import { CrmError, refusedOutright } from './errors'
 import { company } from './objects/company'
 import { pickOldest, type Search, searchAll } from './search'
 
@@ -73,14 +73,22 @@ export type CompanyResult = { id: string; action: 'found' | 'created' } | { unsu
 const unsupported = (e: unknown) => e instanceof CrmError && e.unsupported === 'company'
 
 /** Finds the company, else creates it; `{ unsupported }` when this CRM can't search or make companies. */
-export async function findOrCreateCompany(t: CrmTarget, q: CompanyQuery, beforeCreate?: () => Promise<void>): Promise<CompanyResult> {
+export async function findOrCreateCompany(
+  t: CrmTarget,
+  q: CompanyQuery,
+  beforeCreate?: () => Promise<void>,
+  createRefused?: () => Promise<void>,
+): Promise<CompanyResult> {
   try {
     for (const search of searches(q)) {
       const found = pickOldest(await searchAll(t, company, search))
       if (found?.id) return { id: found.id, action: 'found' }
     }
     await beforeCreate?.()
-    const created = await company.create(t, { name: q.name ?? q.domain, ...(q.domain ? { domains: [q.domain] } : {}) })
+    const created = await company.create(t, { name: q.name ?? q.domain, ...(q.domain ? { domains: [q.domain] } : {}) }).catch(async (error: unknown) => {
+      if (refusedOutright(error)) await createRefused?.()
+      throw error
+    })
     if (!created.id) throw new CrmError('create company: Unified returned a company without an id', false)
     return { id: created.id, action: 'created' }
   } catch (error) {

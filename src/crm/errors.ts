@@ -61,6 +61,14 @@ function hint(operation: string, status?: number): string {
 export const isRetryableStatus = (status: number): boolean =>
   status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501)
 
+/**
+ * The call was answered and refused: nothing it asked for happened. What a create whose answer
+ * never came may have done is known only from the create's own answer like this one, never
+ * from another call's (a 429 on a search says nothing about an earlier create).
+ */
+export const refusedOutright = (error: unknown): boolean =>
+  error instanceof CrmError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408
+
 export function classify(operation: string, error: unknown): CrmError {
   if (error instanceof CrmError) return error
   const e = error as { name?: string; statusCode?: number; headers?: Headers; body?: string }

@@ -6,7 +6,7 @@
 import type { LeadDraft } from '../lead/draft'
 import { emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
 import type { CrmTarget } from './client'
-import { CrmError } from './errors'
+import { CrmError, refusedOutright } from './errors'
 import type { Links, PersonKind } from './people'
 import { pickOldest, type Search, searchAll } from './search'
 
@@ -31,6 +31,8 @@ export interface PersonOptions {
   beforeCommit?: () => Promise<void>
   /** Runs just before a create is sent, so the caller can remember one may have happened even if no answer arrives. */
   beforeCreate?: () => Promise<void>
+  /** The create was answered with a refusal: it created nothing, so nothing is in doubt. */
+  createRefused?: () => Promise<void>
 }
 
 /** One search per email, then per readable phone (asked for by its national number, which any formatting contains). */
@@ -94,6 +96,9 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     return { action: 'updated', id, via, refused }
   }
   await o.beforeCreate?.()
-  const created = await kind.object.create(t, kind.planCreate(draft, o.links))
+  const created = await kind.object.create(t, kind.planCreate(draft, o.links)).catch(async (error: unknown) => {
+    if (refusedOutright(error)) await o.createRefused?.()
+    throw error
+  })
   return { action: 'created', id: idOf(created, `create ${name}`), via: 'created', refused: [] }
 }

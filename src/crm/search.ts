@@ -5,7 +5,7 @@
  */
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
-import type { CrmObject } from './objects/types'
+import type { CrmObject, ListQuery } from './objects/types'
 
 /** Read this many candidates per page… */
 export const PAGE_SIZE = 100
@@ -47,6 +47,27 @@ export async function searchAll<R extends { id?: string }>(t: CrmTarget, object:
     if (records.length < PAGE_SIZE) return matches
   }
   throw cutOff(ignoredQuery ? `the CRM ignores the search query and lists every ${object.name}` : `more than ${MAX_PAGES * PAGE_SIZE} candidates`)
+}
+
+/**
+ * Every record of a filtered list (an object's events, say), paging on until the
+ * CRM has no more: a record beyond the first page is still found. Throws a
+ * permanent CrmError when the list can't be read to its end within MAX_PAGES.
+ */
+export async function listAll<R extends { id?: string }>(t: CrmTarget, object: CrmObject<R>, filters: ListQuery['filters'], what: string): Promise<R[]> {
+  const all: R[] = []
+  const seen = new Set<string>()
+  const cutOff = (why: string) => new CrmError(`list ${object.name}s of ${what}: cut off (${why}); see README "Troubleshooting"`, false)
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const records = await object.list(t, { limit: PAGE_SIZE, offset: page * PAGE_SIZE, filters })
+    for (const r of records) {
+      if (r.id && seen.has(r.id)) throw cutOff('the CRM repeated records across pages (it ignores offset)')
+      if (r.id) seen.add(r.id)
+      all.push(r)
+    }
+    if (records.length === 0 || records.length < PAGE_SIZE) return all
+  }
+  throw cutOff(`more than ${MAX_PAGES * PAGE_SIZE} records`)
 }
 
 /** Several exact matches: the oldest wins (then the smallest id), so every run picks the same one. */

@@ -30,6 +30,8 @@ export interface SubmissionHooks {
   beforeCommit(): Promise<void>
   /** Runs just before a lead or contact is created. */
   beforeCreate(object: 'lead' | 'contact'): Promise<void>
+  /** A create (of a lead, contact or this submission's event) was answered with a refusal: it created nothing. */
+  createRefused(object: 'lead' | 'contact' | 'event'): Promise<void>
   /** Keeps a record as soon as it is written, so a retry does not redo it. */
   saved(records: PersonRecords): Promise<void>
   /** An earlier try sent this submission's event and no answer came. */
@@ -77,6 +79,7 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
       links,
       beforeCommit,
       beforeCreate: () => hooks.beforeCreate(name),
+      createRefused: () => hooks.createRefused(name),
     })
     // Once made here, always made here: a later public post may add identifiers to this person's own record.
     records[name] = { id: result.id, via: records[name]?.via === 'created' || result.via === 'created' ? 'created' : 'found' }
@@ -96,8 +99,7 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
       hooks.submission,
       draft.timeline,
       { leadId: records.lead?.id, contactId: records.contact?.id, companyId: records.company },
-      hooks.eventUncertain,
-      hooks.beforeEvent,
+      { uncertain: hooks.eventUncertain, beforeCreate: hooks.beforeEvent, refused: () => hooks.createRefused('event') },
     )
   }
   return {

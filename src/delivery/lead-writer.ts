@@ -108,7 +108,12 @@ export class LeadWriter extends DurableObject<Env> {
       try {
         const target = crmTarget(this.env, connection, paceOf(this.env, connection))
         await this.#settled('company', target.timeoutMs)
-        const result = await findOrCreateCompany(target, q, () => storage.put('createSentAt:company', Date.now()))
+        const result = await findOrCreateCompany(
+          target,
+          q,
+          () => storage.put('createSentAt:company', Date.now()),
+          () => storage.delete('createSentAt:company').then(() => undefined),
+        )
         if ('unsupported' in result) return result
         await storage.put('companyId', result.id)
         await storage.delete('createSentAt:company')
@@ -116,7 +121,6 @@ export class LeadWriter extends DurableObject<Env> {
       } catch (error) {
         if (error instanceof Settling) return { error: error.message, retryable: true, retryAfter: error.seconds }
         const e = classify('find company', error)
-        if (e.status !== undefined && e.status < 500) await storage.delete('createSentAt:company')
         return { error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
       }
     })
@@ -169,6 +173,7 @@ export class LeadWriter extends DurableObject<Env> {
           if (person && !(await lockPerson(this.env.DB, connection, person))) throw new Merged()
         },
         beforeCreate: (object) => storage.put(`createSentAt:${object}`, Date.now()),
+        createRefused: (object) => storage.delete(object === 'event' ? `eventSentAt:${id}` : `createSentAt:${object}`).then(() => undefined),
         saved: (records) => storage.put('records', records),
         eventUncertain: (await storage.get<number>(`eventSentAt:${id}`)) !== undefined,
         beforeEvent: () => storage.put(`eventSentAt:${id}`, Date.now()),
@@ -184,8 +189,7 @@ export class LeadWriter extends DurableObject<Env> {
       // Waiting for a create that may still land is not a failed attempt either.
       if (error instanceof Settling) return { ok: false, error: error.message, retryable: true, retryAfter: error.seconds, paced: true }
       const e = classify('write', error)
-      // A 4xx (a 429 among them) means nothing was created: no create's outcome is in doubt.
-      if (e.status !== undefined && e.status < 500) await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`])
+      // A create still in doubt stays so: only the create's own answer (createRefused) settles it.
       // A 429 was told to the pace already; another Retry-After (a 503's) holds every writer of the connection too.
       if (e.retryAfter && e.status !== 429) await gateFor(this.env, connection).pause(Date.now() + e.retryAfter * 1000)
       const paced = e instanceof Paced || e.status === 429
