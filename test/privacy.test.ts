@@ -59,6 +59,27 @@ describe('consent', () => {
     }
   })
 
+  it('takes a double submit of a consent form for a repeat (0 calls), and a later repeat never moves the first consent time', async () => {
+    const email = unique('double-consent')
+    const first = await idOf((await post('consented', consentForm(true), { email, consent: 'on', message: 'hello' })).res)
+    await waitForState(first, 'written')
+    const givenAt = metadataOf((await leadsWithEmail(email))[0]!).consent_given_at
+    const calls = async () => Object.values(await standin.counters()).reduce((a, b) => a + b, 0)
+    let mark = await calls()
+    await new Promise((r) => setTimeout(r, 1100)) // a new second: the given-at time differs
+    const double = await idOf((await post('consented', consentForm(true), { email, consent: 'on', message: 'hello' })).res)
+    expect(await waitForState(double, 'written')).toMatchObject({ action: 'repeat' })
+    expect((await calls()) - mark).toBe(0)
+    // A repeat with something new is written, but the person first consented when they first did.
+    mark = await calls()
+    const later = await idOf((await post('consented', consentForm(true), { email, consent: 'on', message: 'one more thing' })).res)
+    expect(await waitForState(later, 'written')).toMatchObject({ action: 'unchanged' })
+    const [lead, ...more] = await leadsWithEmail(email)
+    expect(more).toEqual([])
+    expect(metadataOf(lead!).consent_given_at).toBe(givenAt)
+    expect((await standin.counters())['lead.update'] ?? 0).toBe(0)
+  })
+
   it('keeps, on a replay under new wording, the consent given at receipt: its version, wording and time', async () => {
     const email = unique('reworded')
     await standin.faults([{ operations: ['lead.create'], status: 400 }])

@@ -58,6 +58,13 @@ export function list<T>(rule: MergeRule, current: T[] | undefined, incoming: T[]
 
 const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 
+/** The record holds the same value as the draft for the custom field `slug`. */
+const sameStamped = (current: CrmMetadata[] | undefined, incoming: LeadMetadata[], slug: string): boolean => {
+  const theirs = current?.find((m) => m.slug === slug)
+  const ours = incoming.find((m) => m.slug === slug)
+  return !!theirs && !!ours && sameValue(theirs.value, ours.value)
+}
+
 /** Upsert by slug; slugs the draft does not mention are kept as the CRM has them. */
 export function metadata(rules: MergeRules, current: CrmMetadata[] | undefined, incoming: LeadMetadata[]): CrmMetadata[] | undefined {
   const merged = [...(current ?? [])]
@@ -66,6 +73,8 @@ export function metadata(rules: MergeRules, current: CrmMetadata[] | undefined, 
     const rule = item.slug === 'title' ? rules.title : rules.metadata
     if (isBlank(item.value) || rule === 'never') continue
     const at = merged.findIndex((m) => m.slug === item.slug)
+    // The first time a value was given stays: a repeat of the same consent never moves it.
+    if (item.stampOf && at !== -1 && !isBlank(merged[at]!.value) && sameStamped(current, incoming, item.stampOf)) continue
     if (at === -1) {
       merged.push({ slug: item.slug, value: item.value, format: item.format })
       changed = true

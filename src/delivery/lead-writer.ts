@@ -39,8 +39,19 @@ export const MAX_INLINE_WAIT_MS = 10_000
 /** The same fields from the same person again within this long (a double click, a back-button resubmit) cost no call. */
 export const DOUBLE_SUBMIT_MS = 10 * 60_000
 
-/** A draft's fingerprint: equal for equal submissions of one person. */
-const fingerprint = (draft: LeadDraft) => sha256Hex(JSON.stringify(draft))
+/**
+ * A draft's fingerprint: equal for equal submissions of one person. What the person said,
+ * not when: the consent's given-at time and the sender's clock are new on every post.
+ */
+const fingerprint = (draft: LeadDraft) =>
+  sha256Hex(
+    JSON.stringify({
+      ...draft,
+      submittedAt: undefined,
+      consent: draft.consent && { version: draft.consent.version, textSha256: draft.consent.textSha256 },
+      metadata: draft.metadata.filter((m) => !m.stampOf),
+    }),
+  )
 
 /** The connection's pace as a CrmTarget uses it: a permit before each call, a 429 reported. */
 export function paceOf(env: Env, connection: string): Pace {

@@ -80,6 +80,12 @@ export interface LeadMetadata {
   slug: string
   value: MetadataValue
   format: MetadataFormat
+  /**
+   * This value is the time the value of custom field `stampOf` was given (the consent's
+   * given-at, of its version): while the record holds that same value, the record's time
+   * is kept, and the stamp is not part of what makes two submissions differ.
+   */
+  stampOf?: string
 }
 
 /** What a source writes: a lead (the default), a contact, or a contact and a lead linked to it. */

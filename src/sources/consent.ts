@@ -38,7 +38,7 @@ export function givenConsent(consent: ConsentConfig, textSha256: string, at: Dat
 }
 
 const consentFields = (slugs: ConsentConfig['slugs'], given: Consent): LeadMetadata[] => [
-  { slug: slugs.given_at, value: given.givenAt, format: 'DATE' },
+  { slug: slugs.given_at, value: given.givenAt, format: 'DATE', stampOf: slugs.version },
   { slug: slugs.version, value: given.version, format: 'TEXT' },
   { slug: slugs.text_sha256, value: given.textSha256, format: 'TEXT' },
 ]
