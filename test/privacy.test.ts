@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { fetchWith, idOf, leadsWithEmail, operatorApi, standin, unique, waitForState } from './helpers'
+import { fetchWith, idOf, leadsWithEmail, operatorApi, standin, unique, waitFor, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -199,6 +199,67 @@ describe('erasure', () => {
     const fresh = await idOf((await post('plain', { rate_limit: false }, { email, first_name: 'Again' })).res)
     await waitForState(fresh, 'written')
     expect(await leadsWithEmail(email)).toEqual([expect.objectContaining({ first_name: 'Again' })])
+  })
+
+  it('erases a submission the queue dead-lettered: its row is found by the email in it, and a replay is then 404', async () => {
+    const { createExecutionContext, createMessageBatch, getQueueResult } = await import('cloudflare:test')
+    const { default: worker } = await import('../src/index')
+    const email = unique('erase-dlq')
+    // The post is accepted, then the queue gives up on its message (max_retries spent): the dead-letter reader keeps the lead.
+    const { res, sent } = await fetchWith('/forms/plain', { method: 'POST', body: JSON.stringify({ email, first_name: 'Dee', message: 'call me' }), headers: { 'content-type': 'application/json' } }, { FORMS: { plain: { rate_limit: false } } })
+    const id = await idOf(res)
+    const batch = createMessageBatch('lead-intake-dead-letters', [{ id: 'dlq-erase', timestamp: new Date(), attempts: 1, body: sent[0] as never }])
+    const ctx = createExecutionContext()
+    await worker.queue(batch as never, env, ctx)
+    await getQueueResult(batch, ctx)
+    expect(await waitForState(id, 'failed')).toMatchObject({ last_error: expect.stringContaining('the queue gave up') })
+    expect((await (await erase({ email })).json()) as unknown).toMatchObject({ removed: { submissions: 1 } })
+    expect(await leftovers(email)).toMatchObject({ submissions: 0 })
+    expect((await env.DB.prepare(`SELECT count(*) AS n FROM submissions WHERE id = ?1`).bind(id).first<{ n: number }>())!.n).toBe(0)
+    expect((await operatorApi(`/submissions/${id}/replay`, { method: 'POST' })).status).toBe(404)
+  })
+
+  it('waits for a write of the person under way, then leaves nothing of it: no record, no event, no row, nothing to export', async () => {
+    const { client } = await import('./helpers')
+    await client.connection('conn-test', { latency_ms: 1500 }) // every CRM call takes 1.5 s
+    const email = unique('erase-inflight')
+    const { hashIdentifier } = await import('../src/lead/identity')
+    const hash = await hashIdentifier(env.HASH_SECRET, { kind: 'email', value: email })
+    const id = await idOf((await post('plain', { rate_limit: false }, { email, first_name: 'Ian', message: 'in flight' })).res)
+    // The consumer has resolved the person and their writer is talking to the CRM.
+    await waitFor(async () => (await env.DB.prepare(`SELECT 1 AS hit FROM identities WHERE hash = ?1`).bind(hash).first()) ?? undefined, 15_000, 'the person in the ledger')
+    const res = await erase({ email, crm: true })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { crm: { failed: unknown[] } }
+    expect(body.crm.failed).toEqual([])
+    // The consumer's outcome of that write comes back after the erasure: it must not bring the row back.
+    await new Promise((r) => setTimeout(r, 3000))
+    await client.connection('conn-test', {})
+    expect(await leadsWithEmail(email)).toEqual([])
+    expect((await client.records('conn-test', 'event')).filter((e) => JSON.stringify(e).includes(email))).toEqual([])
+    expect((await operatorApi(`/submissions/${id}`)).status).toBe(404)
+    expect(await leftovers(email)).toMatchObject({ submissions: 0, identities: 0, storage: 0 })
+    const exported = (await (await operatorApi(`/people?email=${encodeURIComponent(email)}`)).json()) as { people: unknown[]; submissions: unknown[] }
+    expect(exported).toMatchObject({ people: [], submissions: [] })
+  })
+
+  it('with crm: true deletes an event whose create answer was lost, found on the person’s record', async () => {
+    const { client } = await import('./helpers')
+    const email = unique('erase-lost-event')
+    // The event lands but its answer is lost; the retry then can't reach the CRM for a while.
+    await standin.faults([
+      { operations: ['event.create'], lose_response: true, times: 1 },
+      { operations: ['lead.get'], status: 503, until_ms: Date.now() + 20_000 },
+    ])
+    const id = await idOf((await post('plain', { rate_limit: false }, { email, message: 'lost answer' })).res)
+    await waitForState(id, 'retrying')
+    const [lead] = await leadsWithEmail(email)
+    expect((await client.records('conn-test', 'event')).filter((e) => e.lead_ids?.includes(lead!.id))).toHaveLength(1)
+    const body = (await (await erase({ email, crm: true })).json()) as { crm: { deleted: { object: string }[]; failed: unknown[] } }
+    expect(body.crm.failed).toEqual([])
+    expect(body.crm.deleted.filter((d) => d.object === 'event')).toHaveLength(1)
+    expect((await client.records('conn-test', 'event')).filter((e) => e.lead_ids?.includes(lead!.id))).toEqual([])
+    expect(await leadsWithEmail(email)).toEqual([])
   })
 
   it('exports everything held on a person, by email, without storing the address', async () => {

@@ -9,7 +9,7 @@
  */
 import { deliverySettings, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import type { LeadDraft } from '../lead/draft'
-import { hashIdentifier, identifiersOf } from '../lead/identity'
+import { hashesOf, hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
@@ -21,10 +21,6 @@ import { writerFor } from './lead-writer'
 
 /** When the person submitted: the sender's own time when it gives one (a provider's late redelivery), else when it was received. */
 const submittedAt = (m: LeadMessage, draft: LeadDraft): number => Math.min(Date.parse(m.receivedAt), Date.parse(draft.submittedAt ?? '') || Infinity)
-
-/** The keyed hashes of a draft's identifiers. */
-const hashesOf = async (draft: LeadDraft, secret: string) =>
-  Promise.all(identifiersOf(draft).flatMap((v) => (v.id ? [hashIdentifier(secret, v.id)] : [])))
 
 export interface Identity {
   /** The person's writer, or the submission's own when it has no identifier. */
@@ -111,6 +107,13 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
         // The Durable Object itself failed (reset, overloaded): always worth another try.
         outcome = failedOutcome(`lead writer: ${(error as Error).name}`)
       }
+      if (!outcome.ok && outcome.erased) {
+        // The person was erased while this waited for their writer: nothing of it is kept.
+        await forgetSubmission(env.DB, m.id)
+        message.ack()
+        log('info', 'lead dropped: the person was erased while it waited', ids)
+        return
+      }
       if (outcome.ok && outcome.refused?.length && 'person' in who) {
         const refused = outcome.refused.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
         await releaseLinks(env.DB, connection, who.person, m.id, refused)
@@ -175,16 +178,19 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
   const m = upgrade(message.body)
   // An erased person's dead letter must not bring their row back.
   const draft = (m.payload ?? (await storedPayload(env.DB, m.id)))?.draft
-  if (!draft || (env.HASH_SECRET && (await erasedSince(env.DB, await hashesOf(draft, env.HASH_SECRET), submittedAt(m, draft))))) {
+  const keys = draft && env.HASH_SECRET ? await hashesOf(draft, env.HASH_SECRET) : []
+  if (!draft || (await erasedSince(env.DB, keys, submittedAt(m, draft)))) {
     if (draft) await forgetSubmission(env.DB, m.id)
     message.ack()
     log('info', 'dead letter dropped: nothing left of it, or the person was erased', { submission: m.id })
     return
   }
-  await recordOutcome(env.DB, m, null, {
+  // The row keeps the lead for a replay, so an erasure must find it by every identifier in it.
+  await recordOutcome(env.DB, m, keys[0] ?? null, {
     state: 'failed',
     attempts: 0,
     lastError: 'the queue gave up on this lead after its max_retries deliveries failed (see the log for why); replay it',
+    keys,
   }, { unlessWritten: true })
   message.ack()
   log('error', 'lead dead-lettered by the queue', { submission: m.id, source: m.origin.source, form: m.origin.form })

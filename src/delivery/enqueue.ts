@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono'
 import { problem } from '../http/problem'
+import { hashesOf } from '../lead/identity'
 import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
 import { describeStorageError } from '../store/schema'
@@ -54,12 +55,12 @@ function storable(message: LeadMessage): { text: string; bytes: number } {
  * reads it back from there. Returns the serialized payload when the log row
  * is still to be written, or null when it already was.
  */
-export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage): Promise<string | null> {
+export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage, keys?: string[]): Promise<string | null> {
   const payload = storable(message)
   const inline = payload.bytes <= MAX_INLINE_BYTES
   if (!inline) {
     try {
-      await recordReceived(env.DB, { ...message, state: 'queued', payload: payload.text })
+      await recordReceived(env.DB, { ...message, state: 'queued', payload: payload.text, keys })
     } catch (error) {
       log('error', 'large submission could not be stored', { submission: message.id, source: message.origin.source, error: describeStorageError(error) })
       throw unavailable('')
@@ -82,10 +83,12 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
  */
 export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload, consentText?: string): Promise<string> {
   const message = newMessage(origin, payload)
-  const unlogged = await enqueueLead(c.env, message)
+  // The row holds the person's data from now on, so it is findable (and erasable) by each of their identifiers from now on.
+  const keys = c.env.HASH_SECRET ? await hashesOf(payload.draft, c.env.HASH_SECRET) : undefined
+  const unlogged = await enqueueLead(c.env, message, keys)
   if (unlogged !== null) {
     c.executionCtx.waitUntil(
-      recordReceived(c.env.DB, { ...message, state: 'queued', payload: unlogged }).catch((error: unknown) =>
+      recordReceived(c.env.DB, { ...message, state: 'queued', payload: unlogged, keys }).catch((error: unknown) =>
         log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
       ),
     )

@@ -67,6 +67,15 @@ export function paceOf(env: Env, connection: string): Pace {
   }
 }
 
+/** The one key an erased person's writer keeps: that it was erased (nothing of the person). */
+const ERASED = 'erased'
+
+/** What an erasure learns from the person's writer: their records, and every event it wrote. */
+export interface Forgotten {
+  records: PersonRecords
+  events: string[]
+}
+
 /** A written submission: what the log says of it when the queue brings it again. */
 interface Done {
   action: 'created' | 'updated' | 'unchanged'
@@ -155,6 +164,8 @@ export class LeadWriter extends DurableObject<Env> {
 
   async #write(id: string, draft: LeadDraft, connection: string, person?: string): Promise<WriteOutcome> {
     const storage = this.ctx.storage
+    // An erasure ran before this write's turn: whatever it carries of the person is not written.
+    if (await storage.get<boolean>(ERASED)) return { ok: false, error: 'the person was erased', retryable: false, erased: true }
     // A queue redelivers at least once: a submission already written is not written again.
     const done = await storage.get<Done>(`done:${id}`)
     if (done) return { ok: true, action: done.action, records: done.records, repeat: true }
@@ -213,13 +224,22 @@ export class LeadWriter extends DurableObject<Env> {
     return this.#serial(() => this.#records())
   }
 
-  /** An erasure: everything this writer keeps (record ids, submission ids, fingerprints) is deleted; returns the records it knew. */
-  async forget(): Promise<PersonRecords> {
+  /**
+   * An erasure, in its turn after the person's writes already under way: everything this writer
+   * keeps (record ids, submission ids, fingerprints) is deleted, and every later write refused
+   * (a person is never resolved to this writer again: the ledger forgets them). Returns the
+   * records and events it wrote.
+   */
+  async forget(): Promise<Forgotten> {
     return this.#serial(async () => {
+      const storage = this.ctx.storage
       const records = await this.#records()
-      await this.ctx.storage.deleteAlarm()
-      await this.ctx.storage.deleteAll()
-      return records
+      const done = await storage.list<Done>({ prefix: 'done:' })
+      const events = [...new Set([...done.values()].flatMap((d) => (d.records.event ? [d.records.event] : [])))]
+      await storage.deleteAlarm()
+      await storage.deleteAll()
+      await storage.put(ERASED, true)
+      return { records, events }
     })
   }
 

@@ -170,3 +170,8 @@ export async function keyedHash(secret: string, plain: string): Promise<string> 
 }
 
 export const hashIdentifier = async (secret: string, id: Identifier): Promise<string> => keyedHash(secret, await plainHash(id))
+
+/** The keyed hashes of every identifier a draft brings, in identifiersOf's order (the first is the row's key hash). */
+export const hashesOf = async (draft: Pick<LeadDraft, 'emails' | 'phones' | 'sourceIds' | 'country'>, secret: string): Promise<string[]> => [
+  ...new Set(await Promise.all(identifiersOf(draft).flatMap((v) => (v.id ? [hashIdentifier(secret, v.id)] : [])))),
+]

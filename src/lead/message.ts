@@ -76,6 +76,8 @@ export type WriteOutcome =
       reroute?: true
       /** Held back by the connection's rate (a 429, or no slot soon): not a failed attempt. */
       paced?: true
+      /** The person's writer was erased (an erasure ran first): the submission is dropped, never written. */
+      erased?: true
       /** The CRM object the connection does not support (a setting must change). */
       unsupported?: 'lead' | 'contact' | 'company' | 'event'
     }

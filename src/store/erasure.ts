@@ -39,13 +39,18 @@ export interface HeldSubmission {
   person: string | null
 }
 
-/** The submission rows of these people, or keyed by one of these hashes (rows logged before rows knew their person). */
+/**
+ * The submission rows of these people, or that carry one of these hashes: as their key, or
+ * among their identifiers (a row logged before its person was known, a dead letter, a row
+ * found by its second email).
+ */
 export async function submissionsOf(db: D1Database, people: PersonRef[], hashes: string[]): Promise<HeldSubmission[]> {
   const persons = people.map((p) => p.person)
   if (persons.length === 0 && hashes.length === 0) return []
+  const keyed = list(hashes.length, persons.length + 1)
   const where = [
     ...(persons.length ? [`person IN (${list(persons.length, 1)})`] : []),
-    ...(hashes.length ? [`key_hash IN (${list(hashes.length, persons.length + 1)})`] : []),
+    ...(hashes.length ? [`key_hash IN (${keyed})`, `id IN (SELECT submission_id FROM submission_keys WHERE hash IN (${keyed}))`] : []),
   ].join(' OR ')
   const { results } = await db
     .prepare(`SELECT id, received_at, source, form, state, action, crm_ids, consent_version, person FROM submissions WHERE ${where} ORDER BY received_at`)
@@ -56,6 +61,20 @@ export async function submissionsOf(db: D1Database, people: PersonRef[], hashes:
 
 /** The tables that keep a submission by its id beside the log itself: every identifier's hash, each attempt. */
 const SIDE_TABLES = ['submission_keys', 'submission_attempts']
+
+const tombstone = (db: D1Database, hashes: string[], now: number) => {
+  const tomb = db.prepare(`INSERT INTO tombstones (hash, erased_at) VALUES (?1, ?2) ON CONFLICT (hash) DO UPDATE SET erased_at = ?2`)
+  return hashes.map((h) => tomb.bind(h, now))
+}
+
+/**
+ * The first step of an erasure: a tombstone per hash, so that from now on nothing of the
+ * person received before it is resolved, written or logged again (the consumer, the dead-letter
+ * reader and every outcome check it), while the erasure stops their writers and deletes the rest.
+ */
+export async function tombstones(db: D1Database, hashes: string[], now = Date.now()): Promise<void> {
+  if (hashes.length) await db.batch(tombstone(db, hashes, now))
+}
 
 /** Deletes the rows, the ledger's entries and people, and leaves a tombstone per hash; returns what was removed. */
 export async function erase(db: D1Database, people: PersonRef[], hashes: string[], submissions: string[], now = Date.now()) {
@@ -70,8 +89,7 @@ export async function erase(db: D1Database, people: PersonRef[], hashes: string[
     statements.push(db.prepare(`DELETE FROM identities WHERE connection = ?1 AND person = ?2`).bind(p.connection, p.person))
     statements.push(db.prepare(`DELETE FROM people WHERE connection = ?1 AND id = ?2`).bind(p.connection, p.person))
   }
-  const tomb = db.prepare(`INSERT INTO tombstones (hash, erased_at) VALUES (?1, ?2) ON CONFLICT (hash) DO UPDATE SET erased_at = ?2`)
-  for (const h of hashes) statements.push(tomb.bind(h, now))
+  statements.push(...tombstone(db, hashes, now))
   if (statements.length) await db.batch(statements)
   return { submissions: submissions.length, identifiers: hashes.length, people: people.length }
 }

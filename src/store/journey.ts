@@ -2,7 +2,8 @@
  * What the operator console reads besides the submission row: every
  * identifier hash a submission brought (to find a person by any email or
  * phone) and each delivery attempt (its journey). Both are written in the same
- * D1 batch as the consumer's outcome (recordOutcome) and purged with the row.
+ * D1 batch as the consumer's outcome (recordOutcome), only beside a row that
+ * exists, and purged and erased with the row.
  */
 
 export interface Attempt {
@@ -25,16 +26,24 @@ export const attemptStatement = (
   db
     .prepare(
       `INSERT INTO submission_attempts (submission_id, gen, attempt, at, state, status, error, action, ms)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM submissions WHERE id = ?1)
        ON CONFLICT (submission_id, gen, attempt) DO UPDATE SET at = ?4, state = ?5, status = ?6, error = ?7, action = ?8, ms = ?9`,
     )
     .bind(a.id, a.gen, a.attempt, a.at, a.state, a.status ?? null, a.error ?? null, a.action ?? null, a.ms ?? null)
 
-/** One statement for a submission's identifier hashes (a few: its emails, phones and source ids; D1 binds 100 values at most). */
+/**
+ * One statement for a submission's identifier hashes (a few: its emails, phones and source ids; D1 binds 100 values at most).
+ * Like an attempt, written only beside a row that exists: an erased person's late outcome leaves nothing behind.
+ */
 export const keysStatement = (db: D1Database, id: string, receivedAt: number, hashes: string[]): D1PreparedStatement => {
   const unique = [...new Set(hashes)].slice(0, 90)
   const values = unique.map((_, i) => `(?1, ?${i + 3}, ?2)`).join(', ')
-  return db.prepare(`INSERT OR IGNORE INTO submission_keys (submission_id, hash, received_at) VALUES ${values}`).bind(id, receivedAt, ...unique)
+  return db
+    .prepare(
+      `INSERT OR IGNORE INTO submission_keys (submission_id, hash, received_at)
+       SELECT column1, column2, column3 FROM (VALUES ${values}) WHERE EXISTS (SELECT 1 FROM submissions WHERE id = ?1)`,
+    )
+    .bind(id, receivedAt, ...unique)
 }
 
 /** Deletes what belongs to submissions received before `before` (run before the submissions themselves go). */

@@ -48,17 +48,35 @@ export async function recordReceived(
     payload?: string
     /** Why it was not queued (an ignored delivery's reason), shown as the row's last error. */
     reason?: string
+    /** Keyed hash of every identifier of the payload: a row that holds a person's data is findable by each of them from the start. */
+    keys?: string[]
   },
 ): Promise<void> {
   const at = Date.parse(row.receivedAt)
-  await db
+  const insert = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload, last_error)
-       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload, last_error, key_hash, hash_v)
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN NULL ELSE 2 END) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null, row.reason ?? null)
-    .run()
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null, row.reason ?? null, row.keys?.[0] ?? null)
+  if (!row.keys?.length) {
+    await insert.run()
+    return
+  }
+  try {
+    await db.batch([insert, keysStatement(db, row.id, at, row.keys)])
+  } catch (error) {
+    // Deployed before migration 0006: the row still counts, its keys wait for the schema.
+    if (!isSchemaError(error)) throw error
+    await insert.run()
+  }
 }
+
+/** The rows of an erased person are never written again: a late outcome of theirs finds a tombstone for one of its keys. */
+const notErased = (keys: string[], first: number) =>
+  keys.length
+    ? `NOT EXISTS (SELECT 1 FROM tombstones WHERE hash IN (${keys.map((_, i) => `?${i + first}`).join(', ')}) AND erased_at >= ?2)`
+    : 'true'
 
 export interface Outcome {
   state: State
@@ -81,6 +99,7 @@ export interface Outcome {
 /**
  * The consumer's word on a message of generation `gen`; creates the row if
  * the intake's insert has not landed. `payload` undefined keeps the stored one.
+ * Nothing is written for a person erased since the message was received.
  */
 export async function recordOutcome(
   db: D1Database,
@@ -89,13 +108,14 @@ export async function recordOutcome(
   o: Outcome,
   { unlessWritten = false } = {},
 ): Promise<void> {
+  const keys = [...new Set(o.keys ?? (keyHash ? [keyHash] : []))].slice(0, 80)
   // The payload stays while the lead may need a replay, and goes once it is written.
   const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
   const now = Date.now()
   const outcome = db
     .prepare(
       `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18 WHERE ${notErased(keys, 19)}
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
          crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
@@ -122,12 +142,13 @@ export async function recordOutcome(
       o.crmIds ? JSON.stringify(o.crmIds) : null,
       o.person ?? null,
       o.consentVersion ?? null,
+      ...keys,
     )
   // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
   const attempt = attemptStatement(db, { id: m.id, gen: m.gen, attempt: o.attempts, at: now, state: o.state, status: o.status, error: o.lastError, action: o.action, ms: o.ms })
-  const keys = o.keys?.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), o.keys)] : []
+  const keyRows = keys.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), keys)] : []
   try {
-    await db.batch([outcome, attempt, ...keys])
+    await db.batch([outcome, attempt, ...keyRows])
   } catch (error) {
     // Deployed before migration 0006 (readiness says so): the outcome still counts, the journey waits for the schema.
     if (!isSchemaError(error)) throw error
