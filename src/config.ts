@@ -5,7 +5,7 @@
  */
 // zod's v3 API: the Unified SDK bundles it anyway, so our schemas add no second zod to the Worker.
 import { z } from 'zod/v3'
-import { LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS, WRITE_MODES, type WritePlan } from './lead/draft'
+import { DEFAULT_FIELDS, type DefaultField, LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS, WRITE_MODES, type WritePlan } from './lead/draft'
 import { DEFAULT_COUNTRY, isCountry } from './lead/identity'
 
 const nonBlank = z.string().trim().min(1)
@@ -39,14 +39,17 @@ export const writeOptions = {
   timeline: z.boolean().default(true),
   /** The Unified connection this source writes to (default UNIFIED_CONNECTION_ID). */
   connection: nonBlank.optional(),
+  /** Values a new record gets where the submission has none (`last_name = "Unknown"` for a CRM that requires one). */
+  defaults: z.strictObject(Object.fromEntries(DEFAULT_FIELDS.map((f) => [f, nonBlank.max(255).optional()])) as Record<DefaultField, z.ZodOptional<typeof nonBlank>>).default({}),
 }
 
 /** A source's write options as the draft carries them. */
-export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string }): WritePlan => ({
+export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string; defaults?: WritePlan['defaults'] }): WritePlan => ({
   write: c.write,
   company: c.company,
   timeline: c.timeline,
   ...(c.connection ? { connection: c.connection } : {}),
+  ...(c.defaults && Object.keys(c.defaults).length ? { defaults: c.defaults } : {}),
 })
 
 /**

@@ -114,6 +114,24 @@ describe('write = "lead" (the default)', () => {
   })
 })
 
+describe('defaults', () => {
+  it('fills what a new record lacks from the source’s defaults, never over the person’s own value, and lets the person’s value replace a default later', async () => {
+    const email = `defaults-${rand()}@analytical.test`
+    const config = { defaults: { last_name: 'Unknown', company_name: 'Not provided' } }
+    await waitForDelivery([await post('sf', config, { email, first_name: 'Ada', company_name: 'Analytical Engines' })])
+    const [lead] = await records('lead')
+    expect(lead).toMatchObject({ first_name: 'Ada', last_name: 'Unknown', company_name: 'Analytical Engines', name: 'Ada' })
+    await waitForDelivery([await post('sf', config, { email, last_name: 'Lovelace' })])
+    expect((await records('lead'))[0]).toMatchObject({ last_name: 'Lovelace', company_name: 'Analytical Engines' })
+  })
+
+  it('refuses an unknown defaults key at configuration, naming it', async () => {
+    const { res } = await fetchWith('/forms/bad', { method: 'POST', body: JSON.stringify({ email: `x-${rand()}@analytical.test` }), headers: { 'content-type': 'application/json' } }, { FORMS: { bad: { defaults: { lastname: 'Unknown' } } } })
+    expect(res.status).toBe(500)
+    expect(await res.text()).toContain('FORMS.bad.defaults')
+  })
+})
+
 describe('write = "contact" and "contact+lead"', () => {
   it('writes a contact, with title as a real column, and its events', async () => {
     const email = `grace-${rand()}@navy.test`

@@ -78,11 +78,11 @@ describe('answers the SDK cannot read', () => {
     expect((await leadsWithEmail(email))[0]!.first_name).toBe('Filled')
   })
 
-  it('stores status, operation and error class, never what the CRM answered', async () => {
+  it('stores status, operation, error class and the CRM’s own reason', async () => {
     await standin.faults([{ operations: ['lead.create'], status: 400 }])
     const id = await post({ email: unique('quiet') })
     const row = await waitForState(id, 'failed')
-    expect(row.last_error).toBe('create lead: Unified answered 400 (SDKError)')
+    expect(row.last_error).toBe('create lead: Unified answered 400 (SDKError): Stand-in fault: 400')
   })
 })
 

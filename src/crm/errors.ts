@@ -5,10 +5,13 @@
  *
  * The message is stored in the submission log and shown to the operator, so it
  * says which operation failed, the status and the error's class, and never
- * what the CRM answered: a CRM's response body is personal data (it may quote
- * the lead, or another person's record).
+ * what the CRM answered as such: a CRM's response body is personal data (it
+ * may quote the lead, or another person's record). The CRM's own reason rides
+ * along unmasked (`reason`) for the writer, who alone knows the submission's
+ * values, to mask (refusal.ts) before anything keeps it.
  */
 import type { ObjectName } from './objects/name'
+import { reasonOf } from './refusal'
 
 export class CrmError extends Error {
   override name = 'CrmError'
@@ -22,6 +25,8 @@ export class CrmError extends Error {
     readonly retryAfter?: number,
     /** The object the CRM does not implement (501, or a 4xx saying so): a setting must change, not the weather. */
     readonly unsupported?: ObjectName,
+    /** The CRM's own words (Unified's error `message`), unmasked: kept only through maskReason (refusal.ts), never logged. */
+    readonly reason?: string,
   ) {
     super(message)
   }
@@ -87,6 +92,7 @@ export function classify(operation: string, error: unknown): CrmError {
       status,
       parseRetryAfter(e.headers?.get('retry-after')),
       unsupported ? objectOf(operation) : undefined,
+      reasonOf(e.body),
     )
   }
   const retryable = RETRYABLE_CLIENT_ERRORS.has(name)

@@ -5,7 +5,7 @@
  */
 import type { CrmContact } from '@unified-api/typescript-sdk/sdk/models/shared/crmcontact.js'
 import type { CrmLead } from '@unified-api/typescript-sdk/sdk/models/shared/crmlead.js'
-import type { LeadDraft, LeadMetadata } from '../lead/draft'
+import type { DefaultField, LeadDraft, LeadMetadata } from '../lead/draft'
 import { byEmail, byPhone, changes, compact, draftEmails, draftPhones, fullName, list, metadata, rulesOf, scalar } from './merge'
 import { contact } from './objects/contact'
 import { lead } from './objects/lead'
@@ -36,12 +36,16 @@ const searchable = (r: Named, ...more: (string | undefined)[]) =>
     .join(' ')
     .toLowerCase()
 
+/** A record's value that is only the source's default counts as none: the person's own value fills it. */
+export const ownValue = (d: LeadDraft, field: DefaultField, current: string | undefined): string | undefined =>
+  current !== undefined && current === d.plan?.defaults?.[field] ? undefined : current
+
 /** The fields every person-like record shares, planned for an update. */
 function sharedUpdate(existing: Named & { linkUrls?: string[] }, d: LeadDraft, attach: boolean) {
   const rules = rulesOf(d)
   return {
-    firstName: scalar(rules.first_name, existing.firstName, d.firstName),
-    lastName: scalar(rules.last_name, existing.lastName, d.lastName),
+    firstName: scalar(rules.first_name, ownValue(d, 'first_name', existing.firstName), d.firstName),
+    lastName: scalar(rules.last_name, ownValue(d, 'last_name', existing.lastName), d.lastName),
     name: scalar(rules.name, existing.name, fullName(d)),
     emails: attach ? list(rules.emails, existing.emails, draftEmails(d), byEmail) : undefined,
     telephones: attach ? list(rules.telephones, existing.telephones, draftPhones(d), byPhone(d.country)) : undefined,
@@ -52,6 +56,13 @@ function sharedUpdate(existing: Named & { linkUrls?: string[] }, d: LeadDraft, a
 /** A link the CRM record does not have yet: set it (lead-intake's own knowledge, not the person's words). */
 const link = (current: string | undefined, id: string | undefined) => (id && current !== id && !current ? id : undefined)
 
+/** The draft with its source's `defaults` where it has no value of its own: what a created record carries. */
+const withDefaults = (d: LeadDraft): LeadDraft => {
+  const f = d.plan?.defaults
+  if (!f) return d
+  return { ...d, firstName: d.firstName || f.first_name, lastName: d.lastName || f.last_name, companyName: d.companyName || f.company_name, title: d.title || f.title }
+}
+
 /** `title` has no lead column in Unified's model: on a lead it travels as the custom field `title`. */
 const leadMetadata = (d: LeadDraft): LeadMetadata[] => (d.title ? [...d.metadata, { slug: 'title', value: d.title, format: 'TEXT' }] : d.metadata)
 
@@ -61,11 +72,12 @@ export const LEAD: PersonKind<CrmLead> = {
   telephones: (r) => r.telephones ?? [],
   createdAt: (r) => r.createdAt,
   searchable: (r) => searchable(r, r.companyName),
-  planCreate: (d, links) =>
-    compact<CrmLead>({
+  planCreate: (draft, links) => {
+    const d = withDefaults(draft)
+    return compact<CrmLead>({
       firstName: d.firstName,
       lastName: d.lastName,
-      name: fullName(d),
+      name: fullName(draft), // the person's own name: a default last name is no part of it
       companyName: d.companyName,
       emails: draftEmails(d),
       telephones: draftPhones(d),
@@ -75,12 +87,13 @@ export const LEAD: PersonKind<CrmLead> = {
       status: d.status,
       companyId: links.companyId,
       contactId: links.contactId,
-    }),
+    })
+  },
   planUpdate: (existing, d, attach, links) => {
     const rules = rulesOf(d)
     return changes<Partial<CrmLead>>({
       ...sharedUpdate(existing, d, attach),
-      companyName: scalar(rules.company_name, existing.companyName, d.companyName),
+      companyName: scalar(rules.company_name, ownValue(d, 'company_name', existing.companyName), d.companyName),
       source: scalar(rules.source, existing.source, d.source),
       status: scalar(rules.status, existing.status, d.status),
       metadata: metadata(rules, existing.metadata, leadMetadata(d)),
@@ -96,11 +109,12 @@ export const CONTACT: PersonKind<CrmContact> = {
   telephones: (r) => r.telephones ?? [],
   createdAt: (r) => r.createdAt,
   searchable: (r) => searchable(r, r.company),
-  planCreate: (d, links) =>
-    compact<CrmContact>({
+  planCreate: (draft, links) => {
+    const d = withDefaults(draft)
+    return compact<CrmContact>({
       firstName: d.firstName,
       lastName: d.lastName,
-      name: fullName(d),
+      name: fullName(draft), // the person's own name: a default last name is no part of it
       company: d.companyName,
       title: d.title,
       emails: draftEmails(d),
@@ -108,14 +122,15 @@ export const CONTACT: PersonKind<CrmContact> = {
       linkUrls: [...new Set(d.websites)],
       metadata: d.metadata.map(({ slug, value, format }) => ({ slug, value, format })),
       companyIds: links.companyId ? [links.companyId] : undefined,
-    }),
+    })
+  },
   planUpdate: (existing, d, attach, links) => {
     const rules = rulesOf(d)
     const companyIds = existing.companyIds ?? []
     return changes<Partial<CrmContact>>({
       ...sharedUpdate(existing, d, attach),
-      company: scalar(rules.company_name, existing.company, d.companyName),
-      title: scalar(rules.title, existing.title, d.title),
+      company: scalar(rules.company_name, ownValue(d, 'company_name', existing.company), d.companyName),
+      title: scalar(rules.title, ownValue(d, 'title', existing.title), d.title),
       metadata: metadata(rules, existing.metadata, d.metadata),
       companyIds: links.companyId && !companyIds.includes(links.companyId) ? [...companyIds, links.companyId] : undefined,
     })

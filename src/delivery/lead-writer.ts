@@ -11,6 +11,7 @@ import { maxCallsPerSecond } from '../config'
 import { crmTarget, type Pace } from '../crm/client'
 import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/company'
 import { classify, CrmError, Paced } from '../crm/errors'
+import { maskReason, valuesOf } from '../crm/refusal'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
 import type { LeadDraft } from '../lead/draft'
 import { loadPhoneMetadata, sha256Hex } from '../lead/identity'
@@ -52,6 +53,9 @@ const fingerprint = (draft: LeadDraft) =>
       metadata: draft.metadata.filter((m) => !m.stampOf),
     }),
   )
+
+/** The error as kept: what failed, and the CRM's own reason with the submission's values masked out of it. */
+const withReason = (e: CrmError, values: string[]): string => (e.reason ? `${e.message}: ${maskReason(e.reason, values)}` : e.message)
 
 /** The connection's pace as a CrmTarget uses it: a permit before each call, a 429 reported. */
 export function paceOf(env: Env, connection: string): Pace {
@@ -141,7 +145,7 @@ export class LeadWriter extends DurableObject<Env> {
       } catch (error) {
         if (error instanceof Settling) return { error: error.message, retryable: true, retryAfter: error.seconds }
         const e = classify('find company', error)
-        return { error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
+        return { error: withReason(e, [q.name, q.domain].filter((v): v is string => !!v)), retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
       }
     })
   }
@@ -215,7 +219,7 @@ export class LeadWriter extends DurableObject<Env> {
       // A 429 was told to the pace already; another Retry-After (a 503's) holds every writer of the connection too.
       if (e.retryAfter && e.status !== 429) await gateFor(this.env, connection).pause(Date.now() + e.retryAfter * 1000)
       const paced = e instanceof Paced || e.status === 429
-      return { ok: false, error: e.message, retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported, ...(paced ? { paced } : {}) }
+      return { ok: false, error: withReason(e, valuesOf(draft)), retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported, ...(paced ? { paced } : {}) }
     }
   }
 

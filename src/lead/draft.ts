@@ -92,6 +92,10 @@ export interface LeadMetadata {
 export const WRITE_MODES = ['lead', 'contact', 'contact+lead'] as const
 export type WriteMode = (typeof WRITE_MODES)[number]
 
+/** Fields a source's `defaults` table may fill when a submission lacks them (a CRM that requires a last name or a company). */
+export const DEFAULT_FIELDS = ['first_name', 'last_name', 'company_name', 'title'] as const
+export type DefaultField = (typeof DEFAULT_FIELDS)[number]
+
 /** What to write for a submission, from its source's configuration (README "What gets written"). */
 export interface WritePlan {
   write: WriteMode
@@ -101,6 +105,8 @@ export interface WritePlan {
   timeline: boolean
   /** The Unified connection to write to; absent: UNIFIED_CONNECTION_ID. */
   connection?: string
+  /** Values a created record gets where the submission has none; never written over anything, never to an existing record. */
+  defaults?: Partial<Record<DefaultField, string>>
 }
 
 export const DEFAULT_PLAN: WritePlan = { write: 'lead', company: false, timeline: true }

@@ -41,7 +41,7 @@ type SourceVars = CrmSettings & { FORMS?: unknown }
 export function sourcePlans(env: SourceVars): SourcePlan[] {
   const plans: SourcePlan[] = Object.entries(loadForms(env)).map(([id, c]) => ({
     source: whereConfigured({ source: 'form', form: id }),
-    plan: { write: c.write, company: c.company, timeline: c.timeline, connection: c.connection },
+    plan: planOf(c),
   }))
   for (const e of endpoints(env)) {
     const vars = env as Record<string, unknown>
