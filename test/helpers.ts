@@ -20,6 +20,10 @@ async function forgetWriters() {
   for (const id of await listDurableObjectIds(env.LEAD_WRITER)) {
     await runInDurableObject(env.LEAD_WRITER.get(id), (_writer, state) => state.storage.deleteAll())
   }
+  // What each connection's integration supports is read again from the stand-in (a test may give it another integration).
+  for (const id of await listDurableObjectIds(env.CRM_GATE)) {
+    await runInDurableObject(env.CRM_GATE.get(id), (_gate, state) => state.storage.delete('capabilities'))
+  }
 }
 
 /** Shortcuts for the test connection's leads. */

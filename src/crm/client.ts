@@ -5,6 +5,7 @@
  */
 import { UnifiedToCore } from '@unified-api/typescript-sdk/core.js'
 import { CrmError } from './errors'
+import type { Capabilities } from './support'
 
 /** A Unified call that hangs longer than this is a retryable timeout. */
 export const REQUEST_TIMEOUT_MS = 10_000
@@ -22,6 +23,8 @@ export interface CrmTarget {
   /** How long one call may take before it is a (retryable) timeout. */
   timeoutMs: number
   pace?: Pace
+  /** What the connection's integration supports; absent: nothing assumed (support.ts). */
+  caps?: Capabilities
 }
 
 export interface CrmSettings {

@@ -12,6 +12,14 @@
  * Retry-After: renaming a Durable Object class takes a migration.)
  */
 import { DurableObject } from 'cloudflare:workers'
+import { crmTarget } from '../crm/client'
+import { readCapabilities } from '../crm/integration'
+import { type Capabilities, fallback } from '../crm/support'
+
+/** What the CRM supports is read again after a day… */
+export const SUPPORT_MAX_AGE_MS = 24 * 60 * 60_000
+/** …or, when it could not be read, after five minutes (meanwhile nothing is assumed). */
+export const SUPPORT_RETRY_MS = 5 * 60_000
 
 /** Calls a second before anything is known: below every CRM's published limit (HubSpot 10/s, Pipedrive 8/s…). */
 export const START_RATE = 5
@@ -146,6 +154,35 @@ export class CrmGate extends DurableObject<Env> {
     this.#replan()
   }
 
+  #reading: Promise<Capabilities> | undefined
+
+  /**
+   * What the connection's integration supports (crm/support.ts): read on first use and then
+   * daily, kept in this object's storage. A failure to read it never holds a lead: the answer
+   * is then the fallback (nothing assumed), saying why, and it is read again in five minutes.
+   * `connection`: this object's connection id (its name); `fresh`: read now (the operator's check).
+   */
+  async capabilities(connection: string, fresh = false): Promise<Capabilities> {
+    const kept = await this.ctx.storage.get<Capabilities>('capabilities')
+    const age = kept ? Date.now() - kept.at : Infinity
+    if (!fresh && kept && age < (kept.from === 'unified' ? SUPPORT_MAX_AGE_MS : SUPPORT_RETRY_MS)) return kept
+    this.#reading ??= (async () => {
+      let caps: Capabilities
+      try {
+        caps = await readCapabilities(crmTarget(this.env, connection))
+      } catch (error) {
+        const message = (error as Error).message
+        // A day-old answer is still better than none while Unified can't be asked.
+        caps = kept?.from === 'unified' ? { ...kept, at: Date.now() - SUPPORT_MAX_AGE_MS + SUPPORT_RETRY_MS, error: message } : fallback(message, kept?.integration)
+      }
+      await this.ctx.storage.put('capabilities', caps)
+      return caps
+    })().finally(() => {
+      this.#reading = undefined
+    })
+    return this.#reading
+  }
+
   /** The connection's pace, for the operator and tests. */
   async state(): Promise<{ rate: number; ceiling?: number; pausedUntil: number }> {
     await this.#loaded
@@ -155,3 +192,6 @@ export class CrmGate extends DurableObject<Env> {
 
 export const gateFor = (env: Env, connection: string): DurableObjectStub<CrmGate> =>
   env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)) as DurableObjectStub<CrmGate>
+
+/** The connection's capabilities, as its gate keeps them (one round trip; the gate reads Unified once a day). */
+export const capabilitiesFor = (env: Env, connection: string, fresh = false): Promise<Capabilities> => gateFor(env, connection).capabilities(connection, fresh)

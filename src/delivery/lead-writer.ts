@@ -17,7 +17,7 @@ import type { LeadDraft } from '../lead/draft'
 import { loadPhoneMetadata, sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { lockPerson } from '../store/ledger'
-import { gateFor } from './crm-gate'
+import { capabilitiesFor, gateFor } from './crm-gate'
 
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
 export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -130,7 +130,7 @@ export class LeadWriter extends DurableObject<Env> {
       const known = await storage.get<string>('companyId')
       if (known) return { id: known }
       try {
-        const target = crmTarget(this.env, connection, paceOf(this.env, connection))
+        const target = { ...crmTarget(this.env, connection, paceOf(this.env, connection)), caps: await capabilitiesFor(this.env, connection) }
         await this.#settled('company', target.timeoutMs)
         const result = await findOrCreateCompany(
           target,
@@ -180,7 +180,7 @@ export class LeadWriter extends DurableObject<Env> {
       return { ok: true, action: 'unchanged', records: seen.records, repeat: true, double: true }
     }
     try {
-      const target = crmTarget(this.env, connection, paceOf(this.env, connection))
+      const target = { ...crmTarget(this.env, connection, paceOf(this.env, connection)), caps: await capabilitiesFor(this.env, connection) }
       const known = await this.#records()
       const plan = draft.plan
       for (const object of ['lead', 'contact'] as const) {
