@@ -132,9 +132,10 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       consentVersion: payload.draft.consent?.version,
       keys,
       ms: Date.now() - started,
+      warnings: outcome.warnings,
     })
     message.ack()
-    log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined })
+    log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined, warnings: outcome.warnings?.length || undefined })
     return
   }
   if (outcome.paced) {

@@ -65,6 +65,8 @@ export type WriteOutcome =
       double?: true
       /** Identifiers of the draft the record did not take (a public form matched to an existing record); see identity ledger. */
       refused?: string[]
+      /** What was written otherwise than sent (a field the CRM refused or dropped, an event it would not take): each says where the value went. */
+      warnings?: string[]
     }
   | {
       ok: false

@@ -128,6 +128,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
         ['Received', count(undefined, s)],
         ['Written', count('written', s)],
         ['Failed', count('failed', s)],
+        ['Warned', o.warned.find((w) => w.source === s)?.n ?? 0],
         ['Waiting', count('queued', s) + count('retrying', s)],
         ['Spam, ignored', count('spam', s) + count('ignored', s) + count('duplicate-delivery', s)],
         ['Success', rate(s)],
@@ -147,8 +148,8 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
     `<li><b>${waiting}</b>queued or retrying</li></ul>` +
     chart(o) +
     `<h3>Last 24 hours by source</h3><div class="scroll"><table class="rows compact"><thead><tr><th scope="col">Source</th><th scope="col" class="n">Received</th><th scope="col" class="n">Written</th>` +
-    `<th scope="col" class="n">Failed</th><th scope="col" class="n">Waiting</th><th scope="col" class="n">Spam, ignored</th><th scope="col" class="n">Success</th>` +
-    `<th scope="col" class="n">Median</th><th scope="col" class="n">p95</th></tr></thead><tbody>${sourceRows || '<tr><td colspan="9">No submissions in the last 24 hours.</td></tr>'}</tbody></table></div>` +
+    `<th scope="col" class="n">Failed</th><th scope="col" class="n">Warned</th><th scope="col" class="n">Waiting</th><th scope="col" class="n">Spam, ignored</th><th scope="col" class="n">Success</th>` +
+    `<th scope="col" class="n">Median</th><th scope="col" class="n">p95</th></tr></thead><tbody>${sourceRows || '<tr><td colspan="10">No submissions in the last 24 hours.</td></tr>'}</tbody></table></div>` +
     `<p class="hint">Success: written of those written or failed. Median and p95: from receipt to the CRM write being logged (updated_at − received_at of written submissions; a replayed one counts from its first receipt).</p>` +
     `</section>`
   )
@@ -311,6 +312,7 @@ export function journeySection(v: JourneyView): string {
     `<dt>Attempts</dt><dd>${s.attempts}${s.gen ? ` (replayed ${s.gen} time${s.gen === 1 ? '' : 's'})` : ''}</dd>` +
     `<dt>CRM records</dt><dd>${crmIds(s) || '—'}${s.action ? ` (${e(s.action)})` : ''}</dd>` +
     (s.last_error ? `<dt>Last error</dt><dd class="err">${e(s.last_error)}</dd>` : '') +
+    (s.warnings ? `<dt>Warnings</dt><dd class="warn"><ul>${(JSON.parse(s.warnings) as string[]).map((w) => `<li>${e(w)}</li>`).join('')}</ul></dd>` : '') +
     `</dl>` +
     (replayable ? `<p>${replayButton(s.id, 'Replay this submission')}<span class="hint">Maps its stored input again under today's configuration and queues it; the writer finds before it creates, so a replay never duplicates.</span></p>` : '') +
     `<h3>Journey</h3><ol class="steps">${steps.map((st) => `<li class="s-${e(st.state)}">${time(st.at)} — ${st.html}</li>`).join('')}<li class="s-${e(s.state)}">${end}</li></ol>` +

@@ -259,7 +259,7 @@ const found = async (db: D1Database, id: string): Promise<Submission> => {
 operator.get('/submissions/:id', async (c) => {
   const row = await found(c.env.DB, c.req.param('id'))
   const [journey, actions] = await Promise.all([attemptsOf(c.env.DB, row.id), auditOf(c.env.DB, row.id)])
-  return c.json({ ...row, journey, actions })
+  return c.json({ ...row, warnings: row.warnings ? (JSON.parse(row.warnings) as string[]) : [], journey, actions })
 })
 
 /**

@@ -122,6 +122,8 @@ export interface Overview {
   day: { source: string; state: string; n: number }[]
   /** Receipt to CRM (updated_at - received_at of written rows) over the last 24 hours, per source and for all ("*"). */
   timing: { source: string; n: number; median: number; p95: number }[]
+  /** Over the last 24 hours, per source: submissions written with warnings (a field refused or dropped, an event not taken). */
+  warned: { source: string; n: number }[]
   /** Submissions waiting now (queued, retrying) or for the operator (failed), of any age. */
   open: Record<'queued' | 'retrying' | 'failed', number>
   /** Queued or retrying with no news for an hour: their message was lost; replay them. */
@@ -148,6 +150,9 @@ export function overviewQueries(db: D1Database, now: number, stuckBefore: number
       .prepare(`SELECT source, state, count(*) AS n FROM submissions INDEXED BY submissions_received_id WHERE received_at >= ?1 GROUP BY source, state`)
       .bind(dayStart),
     timing: db.prepare(`${ranked('source')} UNION ALL ${ranked("'*'")}`).bind(dayStart),
+    warned: db
+      .prepare(`SELECT source, count(*) AS n FROM submissions INDEXED BY submissions_warned WHERE received_at >= ?1 AND warned IS NOT NULL GROUP BY source`)
+      .bind(dayStart),
     open: db.prepare(`SELECT state, count(*) AS n FROM submissions INDEXED BY submissions_state_received_id WHERE state IN ('queued', 'retrying', 'failed') GROUP BY state`),
     stuck: db
       .prepare(`SELECT count(*) AS n FROM submissions INDEXED BY submissions_state_received_id WHERE state IN ('queued', 'retrying') AND updated_at < ?1`)
@@ -158,13 +163,14 @@ export function overviewQueries(db: D1Database, now: number, stuckBefore: number
 /** Everything the overview shows, in one round trip to D1. */
 export async function overview(db: D1Database, stuckAfterMs: number, now = Date.now()): Promise<Overview> {
   const q = overviewQueries(db, now, now - stuckAfterMs)
-  const [hours, day, timing, open, stuck] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.timing, q.open, q.stuck])
+  const [hours, day, timing, open, stuck, warned] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.timing, q.open, q.stuck, q.warned])
   const counts = Object.fromEntries((open!.results as { state: string; n: number }[]).map((r) => [r.state, r.n]))
   return {
     at: now,
     hours: hours!.results as Overview['hours'],
     day: day!.results as Overview['day'],
     timing: timing!.results as Overview['timing'],
+    warned: warned!.results as Overview['warned'],
     open: { queued: counts.queued ?? 0, retrying: counts.retrying ?? 0, failed: counts.failed ?? 0 },
     stuck: ((stuck!.results[0] as { n: number } | undefined)?.n ?? 0),
   }

@@ -32,9 +32,11 @@ export interface Submission {
   action: string | null
   last_error: string | null
   gen: number
+  /** JSON array of the warnings the write left (migration 0009), or null. */
+  warnings: string | null
 }
 
-const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, crm_ids, action, last_error, gen'
+const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, crm_ids, action, last_error, gen, warnings'
 
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
@@ -94,6 +96,8 @@ export interface Outcome {
   ms?: number
   /** Keyed hash of every identifier the submission brings, so the operator finds it by any of them. */
   keys?: string[]
+  /** What the write did otherwise than asked (a written submission's); replaces the row's. */
+  warnings?: string[]
 }
 
 /**
@@ -114,12 +118,14 @@ export async function recordOutcome(
   const now = Date.now()
   const outcome = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18 WHERE ${notErased(keys, 19)}
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version, warnings, warned)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19) WHERE ${notErased(keys, 20)}
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
          crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
          person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
+         warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
+         warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
          payload = CASE WHEN ?13 THEN payload ELSE ?12 END
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
@@ -142,6 +148,7 @@ export async function recordOutcome(
       o.crmIds ? JSON.stringify(o.crmIds) : null,
       o.person ?? null,
       o.consentVersion ?? null,
+      o.warnings?.length ? JSON.stringify(o.warnings) : null,
       ...keys,
     )
   // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
