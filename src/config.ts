@@ -31,8 +31,8 @@ const metadataField = z.strictObject({
 
 /** What every source may say about what it writes (README "What gets written"); the same keys on forms and webhooks. */
 export const writeOptions = {
-  /** "lead" (default), "contact", or "contact+lead". */
-  write: z.enum(WRITE_MODES).default('lead'),
+  /** "auto" (default: a lead where the CRM has leads, else a contact), "lead", "contact", or "contact+lead". */
+  write: z.enum(WRITE_MODES).default('auto'),
   /** Find or create the person's company by their email's domain (never a free-mail one) or the company name, and link them. */
   company: z.boolean().default(false),
   /** Record each submission as an event on the record. */

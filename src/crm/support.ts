@@ -7,6 +7,7 @@
  * learn from the answer.
  */
 import type { IntegrationSupport } from '@unified-api/typescript-sdk/sdk/models/shared/integrationsupport.js'
+import type { WriteMode } from '../lead/draft'
 import type { ObjectName } from './objects/name'
 
 export type Level = 'yes' | 'no' | 'unknown'
@@ -96,4 +97,10 @@ export const cannot = (caps: Capabilities | undefined, object: ObjectName, what:
 export const keeps = (caps: Capabilities | undefined, object: ObjectName, field: string): boolean => {
   const writes = caps?.objects[object].writes
   return !writes || writes.includes(field)
+}
+
+/** The person-like records a write mode makes on this CRM: `auto` is a lead where the CRM can create leads, else a contact. */
+export function personObjects(mode: WriteMode, caps: Capabilities | undefined): { lead: boolean; contact: boolean } {
+  if (mode === 'auto') return cannot(caps, 'lead', 'create') ? { lead: false, contact: true } : { lead: true, contact: false }
+  return { lead: mode !== 'contact', contact: mode !== 'lead' }
 }

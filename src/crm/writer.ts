@@ -8,10 +8,12 @@
  */
 import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
 import type { CrmTarget } from './client'
+import { CrmError } from './errors'
 import { type CompanyQuery, companyQueryOf } from './company'
 import type { Links } from './people'
 import { CONTACT, LEAD } from './people'
 import { type PersonResult, type Via, type WriteAction, writePerson } from './person'
+import { personObjects } from './support'
 import { recordEvent } from './timeline'
 
 /** The person's records, as far as lead-intake knows them. */
@@ -87,11 +89,21 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     for (const value of result.refused) refused.add(value)
     return result
   }
-  if (plan.write !== 'lead') {
+  let wanted = personObjects(plan.write, t.caps)
+  if (wanted.contact) {
     primary = await person('contact')
     links.contactId = primary.id
   }
-  if (plan.write !== 'contact') primary = await person('lead')
+  if (wanted.lead) {
+    try {
+      primary = await person('lead')
+    } catch (error) {
+      // `auto` where Unified's support data could not say: a CRM that answers it has no leads gets a contact.
+      if (plan.write !== 'auto' || wanted.contact || !(error instanceof CrmError) || error.unsupported !== 'lead') throw error
+      wanted = { lead: false, contact: true }
+      primary = await person('contact')
+    }
+  }
   let eventId: string | undefined
   if (plan.timeline && draft.timeline) {
     eventId = await recordEvent(

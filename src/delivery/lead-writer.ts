@@ -12,8 +12,9 @@ import { crmTarget, type Pace } from '../crm/client'
 import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/company'
 import { classify, CrmError, Paced } from '../crm/errors'
 import { maskReason, valuesOf } from '../crm/refusal'
+import { personObjects } from '../crm/support'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
-import type { LeadDraft } from '../lead/draft'
+import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
 import { loadPhoneMetadata, sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { lockPerson } from '../store/ledger'
@@ -182,11 +183,8 @@ export class LeadWriter extends DurableObject<Env> {
     try {
       const target = { ...crmTarget(this.env, connection, paceOf(this.env, connection)), caps: await capabilitiesFor(this.env, connection) }
       const known = await this.#records()
-      const plan = draft.plan
-      for (const object of ['lead', 'contact'] as const) {
-        const wanted = object === 'lead' ? plan?.write !== 'contact' : plan?.write !== undefined && plan.write !== 'lead'
-        if (wanted && !known[object]) await this.#settled(object, target.timeoutMs)
-      }
+      const wanted = personObjects((draft.plan ?? DEFAULT_PLAN).write, target.caps)
+      for (const object of ['lead', 'contact'] as const) if (wanted[object] && !known[object]) await this.#settled(object, target.timeoutMs)
       const result = await writeSubmission(target, draft, known, {
         submission: id,
         company: async (q) => {

@@ -88,8 +88,11 @@ export interface LeadMetadata {
   stampOf?: string
 }
 
-/** What a source writes: a lead (the default), a contact, or a contact and a lead linked to it. */
-export const WRITE_MODES = ['lead', 'contact', 'contact+lead'] as const
+/**
+ * What a source writes: `auto` (the default) a lead where the CRM can create leads, else a
+ * contact; or a lead, a contact, or a contact and a lead linked to it.
+ */
+export const WRITE_MODES = ['auto', 'lead', 'contact', 'contact+lead'] as const
 export type WriteMode = (typeof WRITE_MODES)[number]
 
 /** Fields a source's `defaults` table may fill when a submission lacks them (a CRM that requires a last name or a company). */
@@ -109,6 +112,7 @@ export interface WritePlan {
   defaults?: Partial<Record<DefaultField, string>>
 }
 
+/** What a draft queued before plans existed writes: a lead, as it did then. */
 export const DEFAULT_PLAN: WritePlan = { write: 'lead', company: false, timeline: true }
 
 /** The submission as it goes on the record's timeline: every field as submitted, the message among them. */

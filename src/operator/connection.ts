@@ -7,6 +7,7 @@
 import { loadForms, planOf, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import { crmTarget, type CrmSettings } from '../crm/client'
 import { type ObjectProbe, probeConnection } from '../crm/probe'
+import { type Capabilities, personObjects } from '../crm/support'
 import type { WritePlan } from '../lead/draft'
 import { endpoints } from '../sources/registry'
 
@@ -51,9 +52,9 @@ export function sourcePlans(env: SourceVars): SourcePlan[] {
   return plans
 }
 
-const objectsOf = (p: WritePlan): ('lead' | 'contact' | 'company' | 'event')[] => [
-  ...(p.write !== 'lead' ? (['contact'] as const) : []),
-  ...(p.write !== 'contact' ? (['lead'] as const) : []),
+const objectsOf = (p: WritePlan, caps?: Capabilities): ('lead' | 'contact' | 'company' | 'event')[] => [
+  ...(personObjects(p.write, caps).contact ? (['contact'] as const) : []),
+  ...(personObjects(p.write, caps).lead ? (['lead'] as const) : []),
   ...(p.company ? (['company'] as const) : []),
   ...(p.timeline ? (['event'] as const) : []),
 ]
