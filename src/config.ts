@@ -61,6 +61,8 @@ export const consentSchema = z.strictObject({
   text: nonBlank,
   version: nonBlank,
   required: z.boolean().default(false),
+  /** The answers that give consent, when your checkbox's `value` or option's wording is one no one could read as yes (sources/consent.ts). */
+  values: z.array(nonBlank).min(1).optional(),
   slugs: z
     .strictObject({ given_at: nonBlank.default('consent_given_at'), version: nonBlank.default('consent_version'), text_sha256: nonBlank.default('consent_text_sha256') })
     .default({}),
