@@ -3,7 +3,7 @@
  * module per scenario in bench/scenarios/ (each explains what it measures and
  * its targets):
  *
- *   bundle      the deployable bundle's size (wrangler deploy --dry-run)
+ *   bundle      the deployable bundle's size (wrangler deploy --dry-run) and startup CPU (wrangler check startup)
  *   calls       Unified calls per submission by mode (lead; contact+lead with company): new, changed, unchanged, double submit
  *   throughput  form posts/s next to GET /healthz on a local Worker
  *   faults      Unified failing, then recovering: leads written, duplicates, lost

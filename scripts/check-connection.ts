@@ -9,13 +9,12 @@
  *
  * Exits 1 when a source would fail.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { parseArgs, parseEnv } from 'node:util'
-import { build } from 'esbuild'
 import { unstable_readConfig } from 'wrangler'
+import { importWorkerModule } from './worker-module.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: flags } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, connection: { type: 'string' } } })
@@ -38,30 +37,22 @@ if (!env.UNIFIED_API_KEY) {
   process.exit(2)
 }
 
-// The check is the Worker's own code (src/operator/connection.ts), bundled for Node: its imports have no file extensions.
-const dir = mkdtempSync(path.join(os.tmpdir(), 'lead-intake-check-'))
-try {
-  const out = await build({ entryPoints: [path.join(root, 'src/operator/connection.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' })
-  const file = path.join(dir, 'connection.mjs')
-  writeFileSync(file, out.outputFiles[0]!.text)
-  // The bundle's export, typed by hand: the Worker's types (src/) are not this Node script's.
-  type Report = { connection: string; error?: string; objects: { object: string; readable: string; searchable: string; error?: string }[]; sources: { source: string; writes: string[]; problems: string[]; notes: string[] }[] }
-  const { checkConnections } = (await import(pathToFileURL(file).href)) as { checkConnections(env: object): Promise<Report[]> }
-  const reports = await checkConnections(env)
-  let failing = false
-  for (const r of reports) {
-    console.log(`\nConnection ${r.connection || '(UNIFIED_CONNECTION_ID not set)'}${env.UNIFIED_API_URL ? ` at ${env.UNIFIED_API_URL}` : ''}`)
-    if (r.error) console.log(`  not checked: ${r.error}`)
-    for (const o of r.objects) console.log(`  ${o.object.padEnd(8)} readable: ${o.readable.padEnd(6)} searchable: ${o.searchable}${o.error ? `  (${o.error})` : ''}`)
-    for (const s of r.sources) {
-      console.log(`  ${s.source} writes ${s.writes.join(', ')}`)
-      for (const p of s.problems) console.log(`    PROBLEM: ${p}`)
-      for (const n of s.notes) console.log(`    note: ${n}`)
-      failing ||= s.problems.length > 0
-    }
-    failing ||= !!r.error
+// The check is the Worker's own code (src/operator/connection.ts).
+// The bundle's export, typed by hand: the Worker's types (src/) are not this Node script's.
+type Report = { connection: string; error?: string; objects: { object: string; readable: string; searchable: string; error?: string }[]; sources: { source: string; writes: string[]; problems: string[]; notes: string[] }[] }
+const { checkConnections } = await importWorkerModule<{ checkConnections(env: object): Promise<Report[]> }>(path.join(root, 'src/operator/connection.ts'))
+const reports = await checkConnections(env)
+let failing = false
+for (const r of reports) {
+  console.log(`\nConnection ${r.connection || '(UNIFIED_CONNECTION_ID not set)'}${env.UNIFIED_API_URL ? ` at ${env.UNIFIED_API_URL}` : ''}`)
+  if (r.error) console.log(`  not checked: ${r.error}`)
+  for (const o of r.objects) console.log(`  ${o.object.padEnd(8)} readable: ${o.readable.padEnd(6)} searchable: ${o.searchable}${o.error ? `  (${o.error})` : ''}`)
+  for (const s of r.sources) {
+    console.log(`  ${s.source} writes ${s.writes.join(', ')}`)
+    for (const p of s.problems) console.log(`    PROBLEM: ${p}`)
+    for (const n of s.notes) console.log(`    note: ${n}`)
+    failing ||= s.problems.length > 0
   }
-  process.exitCode = failing ? 1 : 0
-} finally {
-  rmSync(dir, { recursive: true, force: true })
+  failing ||= !!r.error
 }
+process.exitCode = failing ? 1 : 0

@@ -152,7 +152,7 @@ app.onError((error, c) => {
     error: config ? error.message : error.name,
   })
   const p = config
-    ? problem(500, 'configuration-error', 'lead-intake is misconfigured', { detail: `${error.message}. Fix wrangler.toml and redeploy.` })
+    ? problem(500, 'configuration-error', 'lead-intake is misconfigured', { detail: `${error.message}, then deploy again.` })
     : problem(500, 'internal-error', 'Something went wrong', { detail: 'The error was logged; please try again later.' })
   return renderProblem(c, p as ProblemError)
 })

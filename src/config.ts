@@ -64,6 +64,8 @@ export const consentSchema = z.strictObject({
   text: nonBlank,
   version: nonBlank,
   required: z.boolean().default(false),
+  /** The answers that give consent, when your checkbox's `value` or option's wording is one no one could read as yes (sources/consent.ts). */
+  values: z.array(nonBlank).min(1).optional(),
   slugs: z
     .strictObject({ given_at: nonBlank.default('consent_given_at'), version: nonBlank.default('consent_version'), text_sha256: nonBlank.default('consent_text_sha256') })
     .default({}),
@@ -110,8 +112,31 @@ const formId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a form id is 1-64 lett
 
 export const formsSchema = z.record(formId, formConfigSchema)
 
+/** The README section that lists each var's keys, for the fix a ConfigError names. */
+const EXPLAINED_IN: Record<string, string> = {
+  FORMS: 'Configure a form',
+  TYPEFORM: 'Connect Typeform',
+  STRIPE: 'Connect Stripe',
+  WEBHOOKS: 'Connect any webhook source',
+  vars: 'Connection settings',
+}
+
+/** The wrangler.toml table a key is fixed in: `[vars.FORMS.contact]` for `FORMS.contact.fields.email`, `[vars]` for a plain var. */
+const tableOf = (root: string, path: readonly (string | number)[]): string =>
+  `${root === 'vars' ? '[vars]' : (root === 'FORMS' || root === 'WEBHOOKS') && path.length ? `[vars.${root}.${String(path[0])}]` : `[vars.${root}]`} in wrangler.toml`
+
+/**
+ * A configuration mistake: each problem names its exact key (`FORMS.contact.fields.email: …`),
+ * and the message ends with the fix: the wrangler.toml table to edit and the README section that
+ * lists its keys. It is thrown when the Worker starts (index.ts), so `wrangler dev` and a deploy
+ * print it, and by `npm run check-config` (scripts/), which wrangler runs before every build.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  constructor(problems: string, root: string, where: string[]) {
+    const docs = EXPLAINED_IN[root] ? ` (README "${EXPLAINED_IN[root]}" lists its keys)` : ''
+    super(`Invalid lead-intake configuration: ${problems}. To fix it, edit ${[...new Set(where)].join(' and ')}${docs}`)
+  }
 }
 
 /** Formats zod issues as `FORMS.contact.fields.email: message` lines. */
@@ -119,6 +144,11 @@ const describe = (root: string, error: z.ZodError): string =>
   error.issues
     .map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`)
     .join('; ')
+
+/** A failed parse of `root` as a ConfigError; `json`: the var was a JSON string, so no wrangler.toml table holds it. */
+const configError = (root: string, error: z.ZodError, json = false) =>
+  new ConfigError(describe(root, error), root, json ? [jsonOf(root)] : error.issues.map((i) => tableOf(root, i.path)))
+const jsonOf = (key: string) => `the JSON of ${key} (a var or secret)`
 
 const UNSET = {}
 
@@ -138,11 +168,11 @@ export function varLoader<T>(key: string, schema: z.ZodType<T, z.ZodTypeDef, unk
       try {
         value = JSON.parse(raw)
       } catch {
-        throw new ConfigError(`Invalid lead-intake configuration: ${key}: not valid JSON`)
+        throw new ConfigError(`${key}: not valid JSON`, key, [jsonOf(key)])
       }
     }
     const parsed = schema.safeParse(value)
-    if (!parsed.success) throw new ConfigError(`Invalid lead-intake configuration: ${describe(key, parsed.error)}`)
+    if (!parsed.success) throw configError(key, parsed.error, typeof raw === 'string')
     if (typeof raw === 'object' && raw !== null) cache.set(raw, parsed.data)
     return parsed.data
   }
@@ -186,7 +216,7 @@ export function deliverySettings(env: object): DeliverySettings {
     Object.keys(deliverySchema.shape).map((k) => [k, (env as Record<string, unknown>)[k] || undefined]),
   )
   const parsed = deliverySchema.safeParse(raw)
-  if (!parsed.success) throw new ConfigError(`Invalid lead-intake configuration: ${describe('vars', parsed.error)}`)
+  if (!parsed.success) throw configError('vars', parsed.error)
   return parsed.data
 }
 
@@ -218,14 +248,14 @@ export function maxCallsPerSecond(env: { UNIFIED_MAX_CALLS_PER_SECOND?: string }
   const rate = (text: string) => {
     const n = Number(text)
     if (!Number.isFinite(n) || n <= 0 || n > 1000) {
-      throw new ConfigError(`Invalid lead-intake configuration: vars.UNIFIED_MAX_CALLS_PER_SECOND: "${text}" is not a number of calls a second between 0 and 1000`)
+      throw new ConfigError(`vars.UNIFIED_MAX_CALLS_PER_SECOND: "${text}" is not a number of calls a second between 0 and 1000`, 'vars', ['[vars] in wrangler.toml'])
     }
     return n
   }
   if (!raw.includes('=')) return rate(raw)
   for (const pair of raw.split(',')) {
     const [name = '', value = ''] = pair.split('=').map((p) => p.trim())
-    if (!name) throw new ConfigError('Invalid lead-intake configuration: vars.UNIFIED_MAX_CALLS_PER_SECOND: give "<connection>=<calls a second>" pairs, comma-separated')
+    if (!name) throw new ConfigError('vars.UNIFIED_MAX_CALLS_PER_SECOND: give "<connection>=<calls a second>" pairs, comma-separated', 'vars', ['[vars] in wrangler.toml'])
     const n = rate(value)
     if (name === connection) return n
   }

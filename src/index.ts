@@ -1,19 +1,18 @@
 /** The Worker: HTTP in (app.ts), queue out (delivery/consumer.ts), one writer per person (LeadWriter). */
 import { env } from 'cloudflare:workers'
 import { app } from './app'
-import { deliverySettings, loadForms } from './config'
+import { deliverySettings } from './config'
 import { handleBatch } from './delivery/consumer'
 import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
-import { endpoints } from './sources/registry'
+import { checkConfig } from './startup'
 import { purgeDeliveryIds } from './store/delivery-ids'
 import { purgeSubmissions, rehashKeys } from './store/submissions'
 
-// A bad configuration fails when the Worker starts (so `wrangler dev` and `wrangler deploy`
-// refuse it), naming the key; requests would report the same error, never act on it.
-// `endpoints` validates every webhook source's config: [vars.TYPEFORM], [vars.STRIPE], [vars.WEBHOOKS].
-for (const load of [loadForms, endpoints, deliverySettings]) load(env)
+// A bad configuration fails when the Worker starts, naming the key and the fix: a Worker that
+// can't start takes no traffic (a configuration it can't read is never acted on half-way).
+checkConfig(env)
 
 export { CrmGate } from './delivery/crm-gate'
 export { LeadWriter } from './delivery/lead-writer'

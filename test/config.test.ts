@@ -1,6 +1,7 @@
 /** Per-form configuration and the acknowledgement rule, through the Worker's fetch with a chosen env. */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { checkConfig } from '../src/startup'
 import { fetchWith, leadsWithEmail, standin, unique, waitFor } from './helpers'
 
 beforeEach(() => standin.reset())
@@ -23,6 +24,20 @@ describe('configuration', () => {
     expect(res.status).toBe(500)
     const body = (await res.json()) as { detail: string }
     expect(body.detail).toContain('FORMS.contact.fields.email')
+    expect(body.detail).toContain('To fix it, edit [vars.FORMS.contact] in wrangler.toml (README "Configure a form" lists its keys), then deploy again.')
+  })
+
+  it('stops the Worker at start-up with the bad key and its fix, the message wrangler dev, a deploy and npm run check-config print', () => {
+    expect(() => checkConfig({ FORMS: { contact: { thankyou_url: 'https://x.example' } } })).toThrow(
+      `Invalid lead-intake configuration: FORMS.contact: Unrecognized key(s) in object: 'thankyou_url'. To fix it, edit [vars.FORMS.contact] in wrangler.toml (README "Configure a form" lists its keys)`,
+    )
+    expect(() => checkConfig({ WEBHOOKS: { tally: { preset: 'tally', sorce: 'Tally' } } })).toThrow(
+      /WEBHOOKS\.tally: Unrecognized key\(s\) in object: 'sorce'\. To fix it, edit \[vars\.WEBHOOKS\.tally\] in wrangler\.toml \(README "Connect any webhook source"/,
+    )
+    expect(() => checkConfig({ DELIVERY_MAX_ATTEMPTS: '40' })).toThrow(/vars\.DELIVERY_MAX_ATTEMPTS: .*To fix it, edit \[vars\] in wrangler\.toml \(README "Connection settings"/)
+    // A var set as a JSON string (a secret) has no table: the fix says which var.
+    expect(() => checkConfig({ FORMS: '{"contact": {"fields": {"email": "e-mail"}}}' })).toThrow(/FORMS\.contact\.fields\.email: .*To fix it, edit the JSON of FORMS \(a var or secret\)/)
+    expect(() => checkConfig({ FORMS: { contact: {} }, WEBHOOKS: {} })).not.toThrow()
   })
 
   it('rejects unknown keys instead of ignoring a typo', async () => {

@@ -180,10 +180,10 @@ function calendlyBody(email: string, answer: string | undefined): string {
   return JSON.stringify({ created_at: '2020-11-23T17:51:18.000000Z', created_by: 'https://api.calendly.com/users/AAAAAAAAAAAAAAAA', event: 'invitee.created', payload })
 }
 
-async function postCalendly(body: string): Promise<Response> {
+async function postCalendly(body: string, values?: string[]): Promise<Response> {
   const t = Math.floor(Date.now() / 1000)
   const signature = `t=${t},v1=${hex(await hmac(CALENDLY_SECRET, `${t}.${body}`))}`
-  const consent = { field: 'Consent', text: WORDING, version: '2026-11-cal', required: true }
+  const consent = { field: 'Consent', text: WORDING, version: '2026-11-cal', required: true, ...(values ? { values } : {}) }
   return (
     await fetchWith(
       '/webhooks/calendly-consent',
@@ -208,5 +208,21 @@ describe('Calendly consent (answers are the ticked option’s text)', () => {
     await ignoredForNoConsent(await postCalendly(calendlyBody(unanswered, undefined)), unanswered)
     const declined = unique('cal-no')
     await ignoredForNoConsent(await postCalendly(calendlyBody(declined, 'No, thanks')), declined)
+  })
+
+  it('never takes a refusal in words, anywhere in the answer and in other languages, for consent', async () => {
+    for (const answer of ['I do not agree', "I don't consent", 'Disagree', 'Nein', 'Non', 'Ich stimme nicht zu', 'No estoy de acuerdo']) {
+      const email = unique('cal-refused')
+      await ignoredForNoConsent(await postCalendly(calendlyBody(email, answer)), email)
+    }
+  })
+
+  it('takes an answer in doubt for no consent, unless the consent block names it in `values`', async () => {
+    const unsure = unique('cal-unsure')
+    await ignoredForNoConsent(await postCalendly(calendlyBody(unsure, 'Marketing emails')), unsure)
+    const named = unique('cal-named')
+    const id = await idOf(await postCalendly(calendlyBody(named, 'Marketing emails'), ['Marketing emails']))
+    await waitForState(id, 'written')
+    expect(await consentVersionOf(id)).toBe('2026-11-cal')
   })
 })

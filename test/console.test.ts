@@ -175,6 +175,24 @@ describe('a submission’s journey', () => {
   })
 })
 
+describe('the actions list', () => {
+  it('shows each operator action as what it was: an export, an erasure, a replay of all failed', async () => {
+    const email = unique('audited')
+    await waitForState(await accept({ email }), 'written')
+    expect((await operatorApi(`/people?email=${encodeURIComponent(email)}`)).status).toBe(200)
+    const erasure = await operatorApi('/erasure', { method: 'POST', body: JSON.stringify({ email }), headers: { 'content-type': 'application/json' } })
+    expect(erasure.status).toBe(200)
+    expect((await consolePost('/operator/replay-failed')).status).toBe(303)
+    const html = await (await page('/operator/')).text()
+    const actions = [...html.slice(html.indexOf('id="audit"')).matchAll(/<li>.*? — operator \((api|console)\) ([^<]*)/g)].slice(0, 3).map((m) => `${m[1]} ${m[2]}`)
+    expect(actions).toEqual([
+      expect.stringMatching(/^console replayed all failed: \d+ queued/),
+      expect.stringMatching(/^api erased a person: submissions 1, /),
+      expect.stringMatching(/^api exported a person’s data: people 1, submissions 1/),
+    ])
+  })
+})
+
 describe('paging and filters', () => {
   const seed = async (n: number, prefix: string) => {
     const base = Date.now() - 3_600_000

@@ -36,6 +36,23 @@ describe('consent', () => {
     expect(problem['invalid-params']).toEqual([{ name: 'consent', reason: 'must be checked to send this form' }])
   })
 
+  it('refuses an answer that says no in words, or only maybe (422): when in doubt, it is not consent', async () => {
+    for (const consent of ['I do not agree', "I don't consent", 'Disagree', 'Nein', 'Non', 'Je n’accepte pas', 'No acepto', 'maybe later']) {
+      const { res } = await post('refusals', consentForm(true), { email: unique('refused'), consent })
+      expect(res.status, consent).toBe(422)
+      expect(((await res.json()) as { 'invalid-params': { name: string }[] })['invalid-params'], consent).toEqual([expect.objectContaining({ name: 'consent' })])
+    }
+  })
+
+  it('takes the consent block’s own `values` as the answers that give consent, and only them', async () => {
+    const config = { ...consentForm(true), consent: { ...consentForm(true).consent, values: ['newsletter-ok'] } }
+    expect((await post('own-values', config, { email: unique('own'), consent: 'yes' })).res.status).toBe(422)
+    const email = unique('own-values')
+    const id = await idOf((await post('own-values', config, { email, consent: 'Newsletter-OK' })).res)
+    await waitForState(id, 'written')
+    expect(metadataOf((await leadsWithEmail(email))[0]!)).toMatchObject({ consent_version: '2026-11' })
+  })
+
   it('records a given consent as custom fields and in the log, and lists the wording by version', async () => {
     const email = unique('consent')
     const id = await idOf((await post('consented', consentForm(true), { email, consent: 'on' })).res)

@@ -30,7 +30,7 @@ const replay = (id: string, overrides: Record<string, unknown> = {}) =>
   fetchWith(`/operator/submissions/${id}/replay`, { method: 'POST', headers: { authorization: 'Bearer test-operator-token' } }, overrides, { realQueue: true })
 
 describe('a lead too large for a queue message', () => {
-  it('accepts a signed Typeform response whose answers map to more than 128 KB, and writes it', async () => {
+  it('accepts a signed Typeform response whose answers map to more than 128 KB, writes it, and a redelivery keeps it written', async () => {
     const payload = structuredClone(docsExample) as typeof docsExample & { form_response: { answers: unknown[]; definition: { fields: unknown[] } } }
     payload.event_id = `big-${crypto.randomUUID().slice(0, 8)}`
     const email = unique('big')
@@ -47,6 +47,18 @@ describe('a lead too large for a queue message', () => {
     await waitForState(id, 'written')
     const [lead] = await leadsWithEmail(email)
     expect(lead!.metadata!.filter((m) => m.slug?.startsWith('essay_'))).toHaveLength(20)
+
+    // At-least-once: the queue delivers the same message (queued without its payload) again.
+    const row = (await env.DB.prepare(`SELECT received_at, source, form, gen FROM submissions WHERE id = ?1`).bind(id).first<{ received_at: number; source: string; form: string; gen: number }>())!
+    const message: LeadMessage = { v: 2, id, receivedAt: new Date(row.received_at).toISOString(), origin: { source: row.source, form: row.form }, gen: row.gen }
+    const batch = createMessageBatch<LeadMessage>('lead-intake-leads', [{ id: 'again', timestamp: new Date(), attempts: 2, body: message }])
+    const ctx = createExecutionContext()
+    await worker.queue(batch, env, ctx)
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['again'])
+    expect(await submission(id)).toMatchObject({ state: 'written', last_error: null })
+    const journey = await env.DB.prepare(`SELECT state FROM submission_attempts WHERE submission_id = ?1`).bind(id).all<{ state: string }>()
+    expect(journey.results.map((a) => a.state)).toEqual(['written'])
+    expect(await leadsWithEmail(email)).toHaveLength(1)
   })
 })
 

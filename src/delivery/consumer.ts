@@ -15,7 +15,7 @@ import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
 import { releaseLinks, resolvePerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
-import { recordOutcome, storedPayload } from '../store/submissions'
+import { getSubmission, recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
 import { writerFor } from './lead-writer'
 
@@ -70,8 +70,14 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
   const payload: Payload | null = m.payload ?? (await storedPayload(env.DB, m.id))
   if (!payload) {
+    // A redelivery of a large lead already written (writing it cleared the stored payload): done, and it stays done.
+    if ((await getSubmission(env.DB, m.id))?.state === 'written') {
+      message.ack()
+      log('info', 'lead already written (a redelivery)', ids)
+      return
+    }
     // Too large for the queue and no longer in D1 (purged by retention): nothing left to write.
-    await recordOutcome(env.DB, m, null, { state: 'failed', attempts, lastError: 'the stored lead is gone (submission log retention)' })
+    await recordOutcome(env.DB, m, null, { state: 'failed', attempts, lastError: 'the stored lead is gone (submission log retention)' }, { unlessWritten: true })
     message.ack()
     log('error', 'lead payload missing', ids)
     return

@@ -216,10 +216,31 @@ function listSection(v: OverviewView): string {
   )
 }
 
+/** What each audited action is called; a Record, so an action added to the audit log can't be shown as another. */
+const AUDIT_ACTIONS: Record<AuditRow['action'], string> = {
+  replay: 'replayed',
+  'replay-failed': 'replayed all failed',
+  erasure: 'erased a person',
+  export: 'exported a person’s data',
+}
+
+/** An erasure's or export's counts (`{"submissions":3,…}`) as words; any other detail as it is. */
+function auditDetail(detail: string): string {
+  try {
+    const counts: unknown = JSON.parse(detail)
+    if (counts && typeof counts === 'object' && !Array.isArray(counts)) {
+      return Object.entries(counts).map(([what, n]) => `${what.replaceAll('_', ' ')} ${String(n)}`).join(', ')
+    }
+  } catch {
+    // not JSON: a replay's own words
+  }
+  return detail
+}
+
 const auditText = (a: AuditRow) => {
   const link = a.submission_id ? ` <a href="/operator/journey/${encodeURIComponent(a.submission_id)}"><code>${e(a.submission_id.slice(0, 8))}</code></a>` : ''
-  const what = a.action === 'replay' ? `replayed${link}` : 'replayed all failed'
-  return `${what}${a.detail ? `: ${e(a.detail)}` : ''}`
+  const what = AUDIT_ACTIONS[a.action] ?? e(a.action)
+  return `${what}${link}${a.detail ? `: ${e(auditDetail(a.detail))}` : ''}`
 }
 
 function auditSection(rows: AuditRow[]): string {

@@ -9,23 +9,70 @@ import type { Consent, LeadDraft, LeadMetadata } from '../lead/draft'
 import { sha256Hex } from '../lead/identity'
 import type { WebhookLead } from './types'
 
-/** An answer that says no ("No", "No, thanks", "Not now", "Decline", "false", "off"): not a consent. */
-const REFUSAL = /^(no|not|false|off|0|none|never|declined?|disagreed?|refused?|unchecked)\b/i
+// Answers are compared lower-cased, without accents, with typographic apostrophes made plain: "Sí" is "si", "don’t" is "don't".
+const plain = (text: string) =>
+  text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[\u2018\u2019\u02bc`\u00b4]/g, "'")
+    .trim()
+
+/** `words` (regex alternatives) as whole words anywhere in an answer. */
+const anywhere = (words: string[]) => new RegExp(`(?:^|[^a-z0-9])(?:${words.join('|')})(?=$|[^a-z0-9])`)
 
 /**
- * Whether the answer to the consent question gives consent. The question is a checkbox (or a
- * choice, a yes/no), so it is read as a browser sends a checkbox: absent when unticked, its
- * value (`on`, or whatever text the option has: Calendly and Jotform send the option's own
- * wording) when ticked. So: `true`, or any answer that is not empty, `false` or a refusal;
- * a list when any of its items is one.
+ * A refusal or a negation anywhere in an answer, in English, German, French and Spanish: "No, thanks",
+ * "I do not agree", "I don't consent", "Disagree", "Nein", "Ich stimme nicht zu", "Non", "Je refuse",
+ * "No acepto". One is enough, whatever else the answer says.
  */
-export function isChecked(value: unknown): boolean {
+const REFUSAL = anywhere([
+  // English; "n't" (don't, won't) is matched below
+  'no', 'not', 'nope', 'nah', 'none', 'never', 'nothing', 'neither', 'nor', 'dont', 'doesnt', 'didnt', 'cannot', 'cant', 'wont',
+  'declin\\w*', 'disagree\\w*', 'refus\\w*', 'reject\\w*', 'deny', 'denie[sd]', 'object(?:s|ed|ion)?', 'oppose[sd]?',
+  'opt(?:ed)?[ -]?out', 'unsubscrib\\w*', 'withdr[ae]w\\w*', 'revok\\w*',
+  // German
+  'nein', 'nicht', 'kein\\w*', 'nie', 'niemals', 'ablehn\\w*', 'lehne', 'abgelehnt', 'widersprech\\w*', 'widerspreche', 'widerspruch', 'verweiger\\w*',
+  // French ("n'" as in "je n'accepte pas" below; "refuse" above)
+  'non', 'ne', 'pas', 'jamais', 'aucun\\w*', 'desaccord', 'oppos\\w*',
+  // Spanish ("no" above)
+  'nunca', 'jamas', 'ningun\\w*', 'nada', 'rechaz\\w*', 'desacuerdo', 'niego', 'opong\\w*',
+])
+const ELIDED_NEGATION = /n't(?=$|[^a-z])|(?:^|[^a-z0-9])n'/
+
+/** Whole answers that say no without a word for it: an unticked checkbox's value as some builders send it. */
+const REFUSED_VALUE = /^(?:0|false|off|n|unchecked|unticked)$/
+
+/** Whole answers a ticked checkbox (or a yes/no) sends: a browser's `on`, a builder's `true`/`1`/`yes`. */
+const CHECKED_VALUE = /^(?:on|true|1|yes|y|x|checked|ticked|ok|okay|ja|oui|si|sim)$/
+
+/** An agreement anywhere in an answer: a ticked option's own wording ("I agree to …", "Ich stimme zu", "J'accepte", "Acepto"). */
+const AFFIRMATIVE = anywhere([
+  'yes', 'yeah', 'yep', 'sure', 'ok', 'okay', 'agree[sd]?', 'accept\\w*', 'consent\\w*', 'opt(?:ed)?[ -]?in', 'allow\\w*', 'confirm\\w*',
+  'authori[sz]\\w*', 'permit\\w*', 'approve[sd]?',
+  'ja', 'zustimm\\w*', 'stimme', 'einverstanden', 'akzeptier\\w*', 'einwillig\\w*', 'erlaub\\w*', 'bestatig\\w*', 'genehmig\\w*',
+  'oui', "d'accord", 'daccord', 'consens\\w*', 'autori[sz]\\w*',
+  'acept\\w*', 'acuerdo', 'consient\\w*', 'consiento',
+])
+
+/**
+ * Whether an answer to the consent question gives consent. When in doubt, it does not.
+ * - `values` (the consent block's own list): a text answer gives consent only when it is one
+ *   of them, whole (case and surrounding spaces aside); `true` still does.
+ * - Otherwise: `true` (Typeform's legal and yes/no answers, Tally's checkbox), or a text with
+ *   no refusal or negation anywhere in it that either is what a ticked checkbox sends (`on`,
+ *   `yes`, `1`…) or agrees in words (a ticked option's own text: "I agree to …"). Any other
+ *   text ("Maybe", a checkbox `value` of your own) is in doubt: name it in `values`.
+ * A list (ticked options) gives consent when any of its items does.
+ */
+export function givesConsent(value: unknown, values?: readonly string[]): boolean {
   if (typeof value === 'boolean') return value
-  if (typeof value === 'number') return value === 1
-  if (Array.isArray(value)) return value.some(isChecked)
-  if (typeof value !== 'string') return false
-  const text = value.trim()
-  return text !== '' && !REFUSAL.test(text)
+  if (Array.isArray(value)) return value.some((v) => givesConsent(v, values))
+  if (typeof value !== 'string' && typeof value !== 'number') return false
+  const text = plain(String(value))
+  if (values) return values.some((v) => plain(v) === text)
+  if (text === '' || REFUSED_VALUE.test(text) || REFUSAL.test(text) || ELIDED_NEGATION.test(text)) return false
+  return CHECKED_VALUE.test(text) || AFFIRMATIVE.test(text)
 }
 
 /** The SHA-256 of a source's consent wording, when it asks for consent. */

@@ -12,7 +12,7 @@ import type { SourceInput } from '../lead/message'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { TOKEN_FIELD } from '../guards/turnstile'
 import { type InvalidParam, problem } from '../http/problem'
-import { givenConsent, isChecked } from './consent'
+import { givenConsent, givesConsent } from './consent'
 
 /** Field name → every value sent under it, as text. */
 export type FormFields = Map<string, string[]>
@@ -210,7 +210,7 @@ export function toDraft(
     } else phones.push(phone.value)
   }
   const consent = config.consent
-  const consented = !!consent && (fields.get(consent.field) ?? []).some((v) => isChecked(v))
+  const consented = !!consent && (fields.get(consent.field) ?? []).some((v) => givesConsent(v, consent.values))
   if (consent?.required && !consented) problems.push({ name: consent.field, reason: 'must be checked to send this form' })
   if (rawEmails.length === 0 && rawPhones.length === 0) {
     problems.push(

@@ -40,7 +40,7 @@ function endpoint(env: object, id: string): Endpoint | undefined {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     log('error', 'configuration error', { error: error.message })
-    throw retryLater('configuration-error', 'lead-intake is misconfigured', `${error.message}. Fix wrangler.toml and redeploy.`, 300)
+    throw retryLater('configuration-error', 'lead-intake is misconfigured', `${error.message}, then deploy again.`, 300)
   }
 }
 

@@ -10,7 +10,7 @@ import { problem } from '../../http/problem'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type MetadataFormat, METADATA_FORMATS, type MetadataValue, type TimelineEntry } from '../../lead/draft'
 import { parseEmail, type ParsedPhone, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
-import { isChecked } from '../consent'
+import { givesConsent } from '../consent'
 import { LIMITS } from '../form'
 import { isPointer, resolvePointer } from '../json-pointer'
 import type { WebhookLead, WebhookSource } from '../types'
@@ -166,11 +166,11 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
   const consent = config.consent
   const byPointer = consent?.field.startsWith('/') ? consent.field : undefined
   const consentLabel = consent && !byPointer ? slugOf(consent.field) : undefined
-  let consented = byPointer !== undefined && isChecked(resolvePointer(payload, byPointer))
+  let consented = byPointer !== undefined && givesConsent(resolvePointer(payload, byPointer), consent?.values)
   for (const a of [...configured, ...s.answers]) {
     const v = valueOf(a.value, a.format)
     if (!v) continue
-    if (consentLabel && slugOf(a.label) === consentLabel) consented ||= isChecked(v.value)
+    if (consentLabel && slugOf(a.label) === consentLabel) consented ||= givesConsent(v.value, consent?.values)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(a.label)), value: v.text })
     if (a.field === 'email') {
       const parsed = parseEmail(v.text)?.value

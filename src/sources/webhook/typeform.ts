@@ -11,7 +11,7 @@ import { LEAD_FIELDS, METADATA_FORMATS, type LeadDraft, type LeadField, type Lea
 import { parseEmail, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
 import { problem } from '../../http/problem'
-import { isChecked } from '../consent'
+import { givesConsent } from '../consent'
 import { LIMITS } from '../form'
 import { anyMatch, fromBase64 } from '../signature'
 import type { WebhookLead, WebhookSource } from '../types'
@@ -221,7 +221,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     const ref = a.field.ref ?? def?.ref ?? a.field.id
     const v = valueOf(a, a.field.type ?? def?.type)
     if (!v) continue
-    if (ref === config.consent?.field) consented ||= isChecked(v.value)
+    if (ref === config.consent?.field) consented ||= givesConsent(v.value, config.consent.values)
     apply(own(targets, ref) ?? defaultTarget(a, def), ref, v)
     if (asked.length < LIMITS.fields) asked.push({ name: clip(cleanText(def?.title ?? '')) || ref, value: Array.isArray(v.value) ? v.value.join(', ') : String(v.value) })
   }
@@ -229,7 +229,7 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
   for (const [name, raw] of Object.entries(response.hidden ?? {})) {
     const clean = typeof raw === 'string' ? clip(cleanText(raw)) : ''
     if (!clean) continue
-    if (name === config.consent?.field) consented ||= isChecked(clean)
+    if (name === config.consent?.field) consented ||= givesConsent(clean, config.consent.values)
     apply(own(targets, name) ?? {}, name, { value: clean, format: 'TEXT' })
     if (asked.length < LIMITS.fields) asked.push({ name, value: clean })
   }
