@@ -70,10 +70,17 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
   const payload: Payload | null = m.payload ?? (await storedPayload(env.DB, m.id))
   if (!payload) {
+    const row = await getSubmission(env.DB, m.id)
     // A redelivery of a large lead already written (writing it cleared the stored payload): done, and it stays done.
-    if ((await getSubmission(env.DB, m.id))?.state === 'written') {
+    if (row?.state === 'written') {
       message.ack()
       log('info', 'lead already written (a redelivery)', ids)
+      return
+    }
+    // No row at all: erased or purged with its payload; a row made now would say nothing, and bring back an erased submission's id.
+    if (!row) {
+      message.ack()
+      log('info', 'lead dropped: its row and stored payload are gone (erased or purged)', ids)
       return
     }
     // Too large for the queue and no longer in D1 (purged by retention): nothing left to write.
