@@ -205,6 +205,19 @@ describe('non-ASCII email addresses (RFC 6531)', () => {
     expect(leads[0]).toMatchObject({ first_name: 'Unicode', last_name: 'Ascii', emails: [{ email: `${local}@bücher.de`, type: 'WORK' }] })
   })
 
+  it('finds a CRM lead that holds the address in the other form: Unicode for a punycode post, punycode for a Unicode one', async () => {
+    for (const [held, posted] of [['bücher.de', 'xn--bcher-kva.de'], ['xn--mnchen-3ya.de', 'münchen.de']] as const) {
+      const local = `crm${crypto.randomUUID().slice(0, 6)}`
+      const seeded = await standin.seed({ emails: [{ email: `${local}@${held}` }], first_name: 'Held' })
+      await submit({ email: `${local}@${posted}`, last_name: 'Posted' })
+      const leads = (await standin.leads()).filter((l) => l.emails?.some((e) => e.email?.startsWith(local)))
+      expect(leads, posted).toEqual([expect.objectContaining({ id: seeded.id, first_name: 'Held', last_name: 'Posted' })])
+    }
+    // Both forms are searched for each post (an ASCII-only address is searched once).
+    expect(await standin.counters()).toMatchObject({ 'lead.list': 4 })
+    expect((await standin.counters())['lead.create']).toBeUndefined()
+  })
+
   it('accepts a Typeform response whose email is non-ASCII instead of ignoring it', async () => {
     const payload = structuredClone(docsExample)
     payload.event_id = `nonascii-${crypto.randomUUID().slice(0, 8)}`

@@ -8,12 +8,12 @@
 import type { CrmCompany } from '@unified-api/typescript-sdk/sdk/models/shared/crmcompany.js'
 import freeMail from 'email-providers/common.json'
 import type { LeadDraft } from '../lead/draft'
-import { parseEmail } from '../lead/identity'
+import { domainForms, parseEmail } from '../lead/identity'
 import { cleanText } from '../lead/normalize'
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
 import { company } from './objects/company'
-import { pickOldest, type Search, searchAll } from './search'
+import { findOldest, type Search } from './search'
 
 /**
  * The maintained list of common free-mail providers (email-providers' common.json, ~360 domains with a
@@ -55,15 +55,17 @@ const host = (url: string): string => {
 
 const searchable = (c: CrmCompany) => [c.name, ...(c.domains ?? []), ...(c.websites ?? [])].filter(Boolean).join(' ').toLowerCase()
 
-function searches(q: CompanyQuery): Search<CrmCompany>[] {
-  const out: Search<CrmCompany>[] = []
+/** The searches by domain (in each form a CRM may hold it: Unicode and punycode), then by name. */
+function searches(q: CompanyQuery): Search<CrmCompany>[][] {
+  const out: Search<CrmCompany>[][] = []
   if (q.domain) {
     const domain = q.domain
-    out.push({ label: 'domain', query: domain, searchable, matches: (c) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain) })
+    const matches = (c: CrmCompany) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain)
+    out.push(domainForms(domain).map((query) => ({ label: 'domain', query, searchable, matches })))
   }
   if (q.name) {
     const name = normalizeName(q.name)
-    if (name) out.push({ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name })
+    if (name) out.push([{ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name }])
   }
   return out
 }
@@ -75,8 +77,8 @@ const unsupported = (e: unknown) => e instanceof CrmError && e.unsupported === '
 /** Finds the company, else creates it; `{ unsupported }` when this CRM can't search or make companies. */
 export async function findOrCreateCompany(t: CrmTarget, q: CompanyQuery, beforeCreate?: () => Promise<void>): Promise<CompanyResult> {
   try {
-    for (const search of searches(q)) {
-      const found = pickOldest(await searchAll(t, company, search))
+    for (const forms of searches(q)) {
+      const found = await findOldest(t, company, forms)
       if (found?.id) return { id: found.id, action: 'found' }
     }
     await beforeCreate?.()

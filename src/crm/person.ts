@@ -4,11 +4,11 @@
  * identifier; then an update under the merge policy, or a create.
  */
 import type { LeadDraft } from '../lead/draft'
-import { emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
+import { emailForms, emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
 import type { Links, PersonKind } from './people'
-import { pickOldest, type Search, searchAll } from './search'
+import { findOldest, type Search } from './search'
 
 export type WriteAction = 'created' | 'updated' | 'unchanged'
 
@@ -33,18 +33,24 @@ export interface PersonOptions {
   beforeCreate?: () => Promise<void>
 }
 
-/** One search per email, then per readable phone (asked for by its national number, which any formatting contains). */
-export function searchesOf<R extends { id?: string }>(kind: PersonKind<R>, draft: LeadDraft): Search<R>[] {
-  const searches: Search<R>[] = []
+/**
+ * The searches for each identifier, emails first, then readable phones: an email in every form a CRM
+ * may hold it (its domain in Unicode and in punycode), a phone by its national number (which any
+ * formatting contains). Each candidate is then compared exactly, as the identity ledger compares.
+ */
+export function searchesOf<R extends { id?: string }>(kind: PersonKind<R>, draft: LeadDraft): Search<R>[][] {
+  const searches: Search<R>[][] = []
   for (const email of draft.emails) {
     const parsed = parseEmail(email)
-    if (parsed) searches.push({ label: 'email', query: parsed.value, searchable: kind.searchable, matches: (r) => kind.emails(r).some((e) => emailKey(e.email) === parsed.key) })
+    if (!parsed) continue
+    const matches = (r: R) => kind.emails(r).some((e) => emailKey(e.email) === parsed.key)
+    searches.push(emailForms(parsed).map((query) => ({ label: 'email', query, searchable: kind.searchable, matches })))
   }
   for (const phone of draft.phones) {
     const parsed = parsePhone(phone, draft.country)
     const key = parsed?.key
     if (key && parsed.national) {
-      searches.push({ label: 'phone', query: parsed.national, searchable: kind.searchable, matches: (r) => kind.telephones(r).some((t) => phoneKey(t.telephone, draft.country) === key) })
+      searches.push([{ label: 'phone', query: parsed.national, searchable: kind.searchable, matches: (r) => kind.telephones(r).some((t) => phoneKey(t.telephone, draft.country) === key) }])
     }
   }
   return searches
@@ -76,8 +82,8 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     if (existing) via = o.known.via === 'created' ? 'created' : 'known'
   }
   if (!existing) {
-    for (const search of searchesOf(kind, draft)) {
-      existing = pickOldest(await searchAll(t, kind.object, search))
+    for (const forms of searchesOf(kind, draft)) {
+      existing = await findOldest(t, kind.object, forms)
       if (existing) break
     }
   }
