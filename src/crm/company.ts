@@ -35,15 +35,21 @@ export interface CompanyQuery {
 export const normalizeName = (name: string): string =>
   cleanText(name.normalize('NFKC')).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()
 
-/** Where to look for the person's company, or undefined when there is nothing to go by. */
+/** Where to look for the person's company, or undefined when there is nothing to go by (a name without a letter or digit names none). */
 export function companyQueryOf(draft: LeadDraft): CompanyQuery | undefined {
   const domain = draft.emails.map((e) => parseEmail(e)?.domain).find((d): d is string => !!d && !isFreeMail(d))
-  const name = draft.companyName ? cleanText(draft.companyName) : undefined
+  const name = draft.companyName && normalizeName(draft.companyName) ? cleanText(draft.companyName) : undefined
   return domain || name ? { ...(domain ? { domain } : {}), ...(name ? { name } : {}) } : undefined
 }
 
-/** One company per key, whichever person asks first: the name of the writer that finds or creates it. */
-export const companyKey = (q: CompanyQuery): string => (q.domain ? `domain:${q.domain}` : `name:${normalizeName(q.name ?? '')}`)
+/**
+ * What a company is known by, strongest first: its domain, then its normalized name. The company
+ * ledger (store/companies.ts) resolves them to one company, whichever of them a person brought.
+ */
+export const companyKeys = (q: CompanyQuery): string[] => [
+  ...(q.domain ? [`domain:${q.domain}`] : []),
+  ...(q.name && normalizeName(q.name) ? [`name:${normalizeName(q.name)}`] : []),
+]
 
 const host = (url: string): string => {
   try {

@@ -6,7 +6,7 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0007_privacy',
+  latest: '0008_company_ledger',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
@@ -18,6 +18,7 @@ export const SCHEMA = {
     { migration: '0006_operator_console', sql: 'SELECT id, at, who, via, action, submission_id, detail FROM audit LIMIT 0' },
     { migration: '0007_privacy', sql: 'SELECT person, consent_version FROM submissions LIMIT 0' },
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
+    { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
   ],
 } as const
 
