@@ -101,6 +101,39 @@ describe('a person is every identifier they bring', () => {
   })
 })
 
+describe('two known people behind one submission', () => {
+  /** A signed Stripe customer event, delivered. */
+  const stripeCustomer = async (type: string, id: string, fields: Record<string, string>) => {
+    const event = JSON.stringify({ ...envelope, id: `evt_${crypto.randomUUID().slice(0, 12)}`, type, data: { object: { ...customerObject, id, ...fields } } })
+    await waitForDelivery([await idOf(await postWebhook('stripe', event, await signStripe(event)))])
+  }
+
+  it('writes a Stripe customer to the lead its email names, not to an older person who shares its phone, and moves no email there', async () => {
+    const phone = uniquePhone()
+    const email = unique('web-lead')
+    await submit({ phone, first_name: 'Olivia' }) // an older customer, known by an office line
+    await submit({ email, first_name: 'Will' }) // the website lead
+    await stripeCustomer('customer.created', `cus_${crypto.randomUUID().slice(0, 12)}`, { email, phone, name: 'Will Walker' })
+    expect(await leadsWithEmail(email)).toEqual([expect.objectContaining({ first_name: 'Will', last_name: 'Walker' })])
+    const older = (await standin.leads()).find((l) => l.first_name === 'Olivia')!
+    expect(older.emails ?? []).toEqual([])
+    expect(older.last_name).toBeUndefined()
+    expect((await standin.counters())['lead.create']).toBe(2)
+  })
+
+  it('never copies an email another known person holds onto the record a stronger identifier names', async () => {
+    const customer = `cus_${crypto.randomUUID().slice(0, 12)}`
+    const [own, theirs] = [unique('customer'), unique('website')]
+    await stripeCustomer('customer.created', customer, { email: own, name: 'Carla Customer' })
+    await submit({ email: theirs, first_name: 'Wendy' })
+    // Stripe now gives its customer the website lead's address: the customer id names the person, the address stays Wendy's.
+    await stripeCustomer('customer.updated', customer, { email: theirs })
+    expect((await leadsWithEmail(own))[0]!.emails?.map((e) => e.email)).toEqual([own])
+    expect(await leadsWithEmail(theirs)).toEqual([expect.objectContaining({ first_name: 'Wendy' })])
+    expect((await standin.counters())['lead.create']).toBe(2)
+  })
+})
+
 describe('phones compare as E.164', () => {
   const ukForm = { uk: { default_country: 'GB', rate_limit: false } }
   const postUk = async (body: Record<string, unknown>) => {
