@@ -14,6 +14,7 @@ import customerObject from './fixtures/stripe/customer.object.json'
 import envelope from './fixtures/stripe/event.envelope.json'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import {
+  client,
   fetchWith,
   idOf,
   leadsWithEmail,
@@ -131,6 +132,28 @@ describe('two known people behind one submission', () => {
     expect((await leadsWithEmail(own))[0]!.emails?.map((e) => e.email)).toEqual([own])
     expect(await leadsWithEmail(theirs)).toEqual([expect.objectContaining({ first_name: 'Wendy' })])
     expect((await standin.counters())['lead.create']).toBe(2)
+  })
+})
+
+describe('a remembered lead that is gone from the CRM', () => {
+  it('is made again with every identifier of the post that finds it gone, which then belong to the person', async () => {
+    const phone = uniquePhone()
+    const email = unique('after-delete')
+    const first = await submit({ phone, first_name: 'Dora' })
+    // Known for longer than the new-person window, so a public post may not hang a new email on an existing lead.
+    await env.DB.prepare(`UPDATE people SET created_at = created_at - 660000`).run()
+    const [gone] = await withPhone(phone)
+    expect((await client.crm('conn-test', 'lead').remove(gone!.id!)).status).toBeLessThan(300)
+    const second = await submit({ phone, email, last_name: 'Deleted' })
+    const [lead, ...more] = await withPhone(phone)
+    expect(more).toEqual([])
+    expect(lead!.id).not.toBe(gone!.id)
+    expect(lead!.emails?.map((e) => e.email)).toEqual([email])
+    // The email is on the person's own new lead, so it is theirs in the ledger: an email-only post is the same person.
+    const third = await submit({ email, first_name: 'Again' })
+    expect(await standin.leads()).toEqual([expect.objectContaining({ id: lead!.id, first_name: 'Again', last_name: 'Deleted' })])
+    const people = await env.DB.prepare(`SELECT DISTINCT person FROM submissions WHERE id IN (?1, ?2, ?3)`).bind(first, second, third).all()
+    expect(people.results).toHaveLength(1)
   })
 })
 

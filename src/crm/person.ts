@@ -21,6 +21,8 @@ export interface PersonResult {
   via: Via
   /** The draft's emails and phones (as written) that the record did not take. */
   refused: string[]
+  /** The draft's unlinked emails and phones (LeadDraft.unlinked) that the record carries because it was created with them. */
+  carried: string[]
 }
 
 export interface PersonOptions {
@@ -56,6 +58,13 @@ export function searchesOf<R extends { id?: string }>(kind: PersonKind<R>, draft
   return searches
 }
 
+/** The draft without its unlinked emails and phones: what a record that exists may be given. */
+function withoutUnlinked(draft: LeadDraft): LeadDraft {
+  if (!draft.unlinked?.length) return draft
+  const unlinked = new Set(draft.unlinked)
+  return { ...draft, emails: draft.emails.filter((e) => !unlinked.has(e)), phones: draft.phones.filter((p) => !unlinked.has(p)) }
+}
+
 /** Emails and phones of the draft that `record` does not hold. */
 function notOn<R>(kind: PersonKind<R & { id?: string }>, record: R & { id?: string }, draft: LeadDraft): string[] {
   const emails = new Set(kind.emails(record).map((e) => emailKey(e.email)))
@@ -82,6 +91,8 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     if (existing) via = o.known.via === 'created' ? 'created' : 'known'
   }
   if (!existing) {
+    // Every identifier the submission brings, unlinked ones too: a remembered record that is gone
+    // (deleted or merged away in the CRM) may live on under any of them, and a create must not duplicate it.
     for (const forms of searchesOf(kind, draft)) {
       existing = await findOldest(t, kind.object, forms)
       if (existing) break
@@ -90,16 +101,19 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
   if (via === 'found') await o.beforeCommit?.()
   if (existing) {
     const id = idOf(existing, `find ${name}`)
+    const given = withoutUnlinked(draft)
     // A public form may reach a record by one identifier but not hang others on it: unless lead-intake made
     // this record for this person, its emails and phones stay as they are.
     const attach = draft.verified === true || via === 'created'
-    const refused = attach ? [] : notOn(kind, existing, draft)
-    const patch = kind.planUpdate(existing, draft, attach, o.links)
-    if (!patch) return { action: 'unchanged', id, via, refused }
+    const refused = attach ? [] : notOn(kind, existing, given)
+    const patch = kind.planUpdate(existing, given, attach, o.links)
+    if (!patch) return { action: 'unchanged', id, via, refused, carried: [] }
     await kind.object.patch(t, id, patch)
-    return { action: 'updated', id, via, refused }
+    return { action: 'updated', id, via, refused, carried: [] }
   }
+  // A record made for the person carries every identifier of the submission that makes it: public forms
+  // can't hang identities on other people's records, but this one is the person's own.
   await o.beforeCreate?.()
   const created = await kind.object.create(t, kind.planCreate(draft, o.links))
-  return { action: 'created', id: idOf(created, `create ${name}`), via: 'created', refused: [] }
+  return { action: 'created', id: idOf(created, `create ${name}`), via: 'created', refused: [], carried: draft.unlinked ?? [] }
 }

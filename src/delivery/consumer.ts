@@ -13,7 +13,7 @@ import { hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
-import { type Claim, releaseLinks, resolvePerson } from '../store/ledger'
+import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
 import { recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
@@ -29,7 +29,7 @@ const hashesOf = async (draft: LeadDraft, secret: string) =>
 export interface Identity {
   /** The person's writer, or the submission's own when it has no identifier. */
   who: { person: string } | { submission: string }
-  /** The draft as this person's writer may use it: a public post's identifiers that belong to no one else only. */
+  /** The draft as this person's writer may use it: without another person's identifiers, the unlinked ones marked (LeadDraft.unlinked). */
   draft: LeadDraft
   /** Keyed hash of the first identifier, for the submission log. */
   keyHash: string | null
@@ -58,10 +58,19 @@ export async function identify(env: Env, connection: string, m: LeadMessage, dra
     log('warn', 'identity conflict: resolved by the strongest identifier', { submission: m.id, people: r.others.length + 1 })
   }
   const linked = new Set(r.linked)
-  // Identifiers that are not this person's (another's, or refused to a public post) are neither searched for nor written,
-  // whoever vouches for the submission: a verified one too would copy another person's email onto this person's record.
-  const ours = (value: string) => !hashOf.has(value) || linked.has(hashOf.get(value)!)
-  const own: LeadDraft = { ...draft, emails: draft.emails.filter(ours), phones: draft.phones.filter(ours) }
+  const held = new Set(r.held)
+  // Another person's identifiers are neither searched for nor written, whoever vouches for the submission: a verified
+  // one too would copy another person's email onto this person's record.
+  const notHeld = (value: string) => !held.has(hashOf.get(value) ?? '')
+  // Ones nobody holds that the ledger did not link (a public post's new address for a person no longer new) may not
+  // join a record that exists, but are searched for, and a record created for the person carries them.
+  const unlinked = [...draft.emails, ...draft.phones].filter((v) => hashOf.has(v) && notHeld(v) && !linked.has(hashOf.get(v)!))
+  const own: LeadDraft = {
+    ...draft,
+    emails: draft.emails.filter(notHeld),
+    phones: draft.phones.filter(notHeld),
+    ...(unlinked.length ? { unlinked } : {}),
+  }
   return { who: { person: r.person }, draft: own, keyHash: hashOf.get(values.find((v) => v.id)!.value) ?? null, hashOf }
 }
 
@@ -119,6 +128,10 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       if (outcome.ok && outcome.refused?.length && 'person' in who) {
         const refused = outcome.refused.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
         await releaseLinks(env.DB, connection, who.person, m.id, refused)
+      }
+      if (outcome.ok && outcome.carried?.length && 'person' in who) {
+        // On the person's own new record: theirs from now on.
+        await linkIdentifiers(env.DB, connection, who.person, m.id, outcome.carried.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h))
       }
       if (outcome.ok || !outcome.reroute || round === 2) break
     }

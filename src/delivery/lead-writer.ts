@@ -180,7 +180,7 @@ export class LeadWriter extends DurableObject<Env> {
       await storage.put<Done>({ [`done:${id}`]: written, [seenKey]: written })
       await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, action: result.action, records, repeat: false, refused: result.refused }
+      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
       // Waiting for a create that may still land is not a failed attempt either.

@@ -65,6 +65,8 @@ export type WriteOutcome =
       double?: true
       /** Identifiers of the draft the record did not take (a public form matched to an existing record); see identity ledger. */
       refused?: string[]
+      /** The draft's unlinked identifiers (LeadDraft.unlinked) that a record created for the person carries: now the person's. */
+      carried?: string[]
     }
   | {
       ok: false

@@ -143,6 +143,20 @@ export async function lockPerson(db: D1Database, connection: string, person: str
   return row !== null
 }
 
+/**
+ * Links identifiers nobody holds to `person`: a record created for the person carries them (see
+ * WriteOutcome.carried). One another submission claimed meanwhile stays theirs.
+ */
+export async function linkIdentifiers(db: D1Database, connection: string, person: string, submission: string, hashes: string[], now = Date.now()): Promise<void> {
+  if (hashes.length === 0) return
+  const link = db.prepare(
+    `INSERT INTO identities (connection, hash, person, submission, linked_at)
+     SELECT ?1, ?5, id, ?3, ?4 FROM people WHERE connection = ?1 AND id = ?2 AND merged_into IS NULL
+     ON CONFLICT (connection, hash) DO NOTHING`,
+  )
+  await db.batch(hashes.map((h) => link.bind(connection, person, submission, now, h)))
+}
+
 /** Undoes links this submission made that the CRM record did not take (see WriteOutcome.refused). */
 export async function releaseLinks(db: D1Database, connection: string, person: string, submission: string, hashes: string[]): Promise<void> {
   if (hashes.length === 0) return
