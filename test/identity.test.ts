@@ -14,6 +14,7 @@ import customerObject from './fixtures/stripe/customer.object.json'
 import envelope from './fixtures/stripe/event.envelope.json'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
 import {
+  client,
   fetchWith,
   idOf,
   leadsWithEmail,
@@ -98,6 +99,61 @@ describe('a person is every identifier they bring', () => {
     expect(newer.company_name).toBeUndefined()
     // The phone belongs to the other person: it is not copied onto the older one's lead.
     expect(older.telephones ?? []).toEqual([])
+  })
+})
+
+describe('two known people behind one submission', () => {
+  /** A signed Stripe customer event, delivered. */
+  const stripeCustomer = async (type: string, id: string, fields: Record<string, string>) => {
+    const event = JSON.stringify({ ...envelope, id: `evt_${crypto.randomUUID().slice(0, 12)}`, type, data: { object: { ...customerObject, id, ...fields } } })
+    await waitForDelivery([await idOf(await postWebhook('stripe', event, await signStripe(event)))])
+  }
+
+  it('writes a Stripe customer to the lead its email names, not to an older person who shares its phone, and moves no email there', async () => {
+    const phone = uniquePhone()
+    const email = unique('web-lead')
+    await submit({ phone, first_name: 'Olivia' }) // an older customer, known by an office line
+    await submit({ email, first_name: 'Will' }) // the website lead
+    await stripeCustomer('customer.created', `cus_${crypto.randomUUID().slice(0, 12)}`, { email, phone, name: 'Will Walker' })
+    expect(await leadsWithEmail(email)).toEqual([expect.objectContaining({ first_name: 'Will', last_name: 'Walker' })])
+    const older = (await standin.leads()).find((l) => l.first_name === 'Olivia')!
+    expect(older.emails ?? []).toEqual([])
+    expect(older.last_name).toBeUndefined()
+    expect((await standin.counters())['lead.create']).toBe(2)
+  })
+
+  it('never copies an email another known person holds onto the record a stronger identifier names', async () => {
+    const customer = `cus_${crypto.randomUUID().slice(0, 12)}`
+    const [own, theirs] = [unique('customer'), unique('website')]
+    await stripeCustomer('customer.created', customer, { email: own, name: 'Carla Customer' })
+    await submit({ email: theirs, first_name: 'Wendy' })
+    // Stripe now gives its customer the website lead's address: the customer id names the person, the address stays Wendy's.
+    await stripeCustomer('customer.updated', customer, { email: theirs })
+    expect((await leadsWithEmail(own))[0]!.emails?.map((e) => e.email)).toEqual([own])
+    expect(await leadsWithEmail(theirs)).toEqual([expect.objectContaining({ first_name: 'Wendy' })])
+    expect((await standin.counters())['lead.create']).toBe(2)
+  })
+})
+
+describe('a remembered lead that is gone from the CRM', () => {
+  it('is made again with every identifier of the post that finds it gone, which then belong to the person', async () => {
+    const phone = uniquePhone()
+    const email = unique('after-delete')
+    const first = await submit({ phone, first_name: 'Dora' })
+    // Known for longer than the new-person window, so a public post may not hang a new email on an existing lead.
+    await env.DB.prepare(`UPDATE people SET created_at = created_at - 660000`).run()
+    const [gone] = await withPhone(phone)
+    expect((await client.crm('conn-test', 'lead').remove(gone!.id!)).status).toBeLessThan(300)
+    const second = await submit({ phone, email, last_name: 'Deleted' })
+    const [lead, ...more] = await withPhone(phone)
+    expect(more).toEqual([])
+    expect(lead!.id).not.toBe(gone!.id)
+    expect(lead!.emails?.map((e) => e.email)).toEqual([email])
+    // The email is on the person's own new lead, so it is theirs in the ledger: an email-only post is the same person.
+    const third = await submit({ email, first_name: 'Again' })
+    expect(await standin.leads()).toEqual([expect.objectContaining({ id: lead!.id, first_name: 'Again', last_name: 'Deleted' })])
+    const people = await env.DB.prepare(`SELECT DISTINCT person FROM submissions WHERE id IN (?1, ?2, ?3)`).bind(first, second, third).all()
+    expect(people.results).toHaveLength(1)
   })
 })
 
@@ -203,6 +259,19 @@ describe('non-ASCII email addresses (RFC 6531)', () => {
     const leads = (await standin.leads()).filter((l) => l.emails?.some((e) => e.email?.startsWith(local)))
     expect(leads).toHaveLength(1)
     expect(leads[0]).toMatchObject({ first_name: 'Unicode', last_name: 'Ascii', emails: [{ email: `${local}@bücher.de`, type: 'WORK' }] })
+  })
+
+  it('finds a CRM lead that holds the address in the other form: Unicode for a punycode post, punycode for a Unicode one', async () => {
+    for (const [held, posted] of [['bücher.de', 'xn--bcher-kva.de'], ['xn--mnchen-3ya.de', 'münchen.de']] as const) {
+      const local = `crm${crypto.randomUUID().slice(0, 6)}`
+      const seeded = await standin.seed({ emails: [{ email: `${local}@${held}` }], first_name: 'Held' })
+      await submit({ email: `${local}@${posted}`, last_name: 'Posted' })
+      const leads = (await standin.leads()).filter((l) => l.emails?.some((e) => e.email?.startsWith(local)))
+      expect(leads, posted).toEqual([expect.objectContaining({ id: seeded.id, first_name: 'Held', last_name: 'Posted' })])
+    }
+    // Both forms are searched for each post (an ASCII-only address is searched once).
+    expect(await standin.counters()).toMatchObject({ 'lead.list': 4 })
+    expect((await standin.counters())['lead.create']).toBeUndefined()
   })
 
   it('accepts a Typeform response whose email is non-ASCII instead of ignoring it', async () => {

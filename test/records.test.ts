@@ -197,6 +197,24 @@ describe('company', () => {
     expect((await records('lead'))[0]).toMatchObject({ company_id: company.id })
   })
 
+  it('makes one company for two colleagues posting at once, one with a work address and one with free-mail, naming it', async () => {
+    // A slow company search and a slower create widen the window in which two writers would each create it.
+    await standin.faults([
+      { operations: ['company.list'], latency_ms: 300 },
+      { operations: ['company.create'], latency_ms: 800 },
+    ])
+    const domain = `umbrella-${rand()}.test`
+    const name = `Umbrella ${rand()}`
+    const ids = await Promise.all([
+      post('co', { company: true }, { email: `alice@${domain}`, company_name: name }),
+      post('co', { company: true }, { email: `bob-${rand()}@gmail.com`, company_name: name }),
+    ])
+    await waitForDelivery(ids, 30_000)
+    const [company, ...more] = await records('company')
+    expect(more).toEqual([])
+    expect((await records('lead')).map((l) => l.company_id)).toEqual([company!.id, company!.id])
+  })
+
   it('never makes a company of a free-mail domain', async () => {
     await waitForDelivery([await post('co', { company: true }, { email: `solo-${rand()}@gmail.com` })])
     await waitForDelivery([await post('co', { company: true }, { email: `other-${rand()}@outlook.com`, company_name: 'Named Co' })])

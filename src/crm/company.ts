@@ -8,12 +8,12 @@
 import type { CrmCompany } from '@unified-api/typescript-sdk/sdk/models/shared/crmcompany.js'
 import freeMail from 'email-providers/common.json'
 import type { LeadDraft } from '../lead/draft'
-import { parseEmail } from '../lead/identity'
+import { domainForms, parseEmail } from '../lead/identity'
 import { cleanText } from '../lead/normalize'
 import type { CrmTarget } from './client'
 import { CrmError, refusedOutright } from './errors'
 import { company } from './objects/company'
-import { pickOldest, type Search, searchAll } from './search'
+import { findOldest, type Search } from './search'
 
 /**
  * The maintained list of common free-mail providers (email-providers' common.json, ~360 domains with a
@@ -35,15 +35,21 @@ export interface CompanyQuery {
 export const normalizeName = (name: string): string =>
   cleanText(name.normalize('NFKC')).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()
 
-/** Where to look for the person's company, or undefined when there is nothing to go by. */
+/** Where to look for the person's company, or undefined when there is nothing to go by (a name without a letter or digit names none). */
 export function companyQueryOf(draft: LeadDraft): CompanyQuery | undefined {
   const domain = draft.emails.map((e) => parseEmail(e)?.domain).find((d): d is string => !!d && !isFreeMail(d))
-  const name = draft.companyName ? cleanText(draft.companyName) : undefined
+  const name = draft.companyName && normalizeName(draft.companyName) ? cleanText(draft.companyName) : undefined
   return domain || name ? { ...(domain ? { domain } : {}), ...(name ? { name } : {}) } : undefined
 }
 
-/** One company per key, whichever person asks first: the name of the writer that finds or creates it. */
-export const companyKey = (q: CompanyQuery): string => (q.domain ? `domain:${q.domain}` : `name:${normalizeName(q.name ?? '')}`)
+/**
+ * What a company is known by, strongest first: its domain, then its normalized name. The company
+ * ledger (store/companies.ts) resolves them to one company, whichever of them a person brought.
+ */
+export const companyKeys = (q: CompanyQuery): string[] => [
+  ...(q.domain ? [`domain:${q.domain}`] : []),
+  ...(q.name && normalizeName(q.name) ? [`name:${normalizeName(q.name)}`] : []),
+]
 
 const host = (url: string): string => {
   try {
@@ -55,15 +61,17 @@ const host = (url: string): string => {
 
 const searchable = (c: CrmCompany) => [c.name, ...(c.domains ?? []), ...(c.websites ?? [])].filter(Boolean).join(' ').toLowerCase()
 
-function searches(q: CompanyQuery): Search<CrmCompany>[] {
-  const out: Search<CrmCompany>[] = []
+/** The searches by domain (in each form a CRM may hold it: Unicode and punycode), then by name. */
+function searches(q: CompanyQuery): Search<CrmCompany>[][] {
+  const out: Search<CrmCompany>[][] = []
   if (q.domain) {
     const domain = q.domain
-    out.push({ label: 'domain', query: domain, searchable, matches: (c) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain) })
+    const matches = (c: CrmCompany) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain)
+    out.push(domainForms(domain).map((query) => ({ label: 'domain', query, searchable, matches })))
   }
   if (q.name) {
     const name = normalizeName(q.name)
-    if (name) out.push({ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name })
+    if (name) out.push([{ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name }])
   }
   return out
 }
@@ -80,8 +88,8 @@ export async function findOrCreateCompany(
   createRefused?: () => Promise<void>,
 ): Promise<CompanyResult> {
   try {
-    for (const search of searches(q)) {
-      const found = pickOldest(await searchAll(t, company, search))
+    for (const forms of searches(q)) {
+      const found = await findOldest(t, company, forms)
       if (found?.id) return { id: found.id, action: 'found' }
     }
     await beforeCreate?.()

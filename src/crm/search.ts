@@ -75,3 +75,13 @@ export function pickOldest<R extends { id?: string; createdAt?: Date | undefined
   const time = (r: R) => r.createdAt?.getTime() ?? Number.POSITIVE_INFINITY
   return [...records].sort((a, b) => time(a) - time(b) || (a.id ?? '').localeCompare(b.id ?? ''))[0]
 }
+
+/**
+ * The oldest exact match over the searches for one thing: each form a CRM may hold it in (an
+ * address with its domain in Unicode and in punycode) is searched, and all are compared at once.
+ */
+export async function findOldest<R extends { id?: string; createdAt?: Date | undefined }>(t: CrmTarget, object: CrmObject<R>, forms: Search<R>[]): Promise<R | undefined> {
+  const found: R[] = []
+  for (const s of forms) found.push(...(await searchAll(t, object, s)))
+  return pickOldest(found)
+}

@@ -50,6 +50,8 @@ export interface SubmissionResult {
   event?: string
   /** Emails and phones the records did not take (a public post matched to a record lead-intake did not make). */
   refused: string[]
+  /** Unlinked emails and phones (LeadDraft.unlinked) that a record created for the person carries. */
+  carried: string[]
 }
 
 export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: PersonRecords, hooks: SubmissionHooks): Promise<SubmissionResult> {
@@ -74,6 +76,7 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
   if (records.lead || records.contact) await linkCompany()
   let primary: PersonResult | undefined
   const refused = new Set<string>()
+  const carried = new Set<string>()
   const person = async (name: 'lead' | 'contact') => {
     const kind = name === 'lead' ? LEAD : CONTACT
     const result = await writePerson(t, kind as typeof LEAD, draft, {
@@ -87,6 +90,7 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     records[name] = { id: result.id, via: records[name]?.via === 'created' || result.via === 'created' ? 'created' : 'found' }
     await hooks.saved(records)
     for (const value of result.refused) refused.add(value)
+    for (const value of result.carried) carried.add(value)
     return result
   }
   let wanted = personObjects(plan.write, t.caps)
@@ -121,5 +125,6 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     ...(records.company ? { company: records.company } : {}),
     ...(eventId ? { event: eventId } : {}),
     refused: [...refused],
+    carried: [...carried],
   }
 }

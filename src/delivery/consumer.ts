@@ -13,7 +13,7 @@ import { hashesOf, hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
-import { releaseLinks, resolvePerson } from '../store/ledger'
+import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
 import { getSubmission, recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
@@ -25,7 +25,7 @@ const submittedAt = (m: LeadMessage, draft: LeadDraft): number => Math.min(Date.
 export interface Identity {
   /** The person's writer, or the submission's own when it has no identifier. */
   who: { person: string } | { submission: string }
-  /** The draft as this person's writer may use it: a public post's identifiers that belong to no one else only. */
+  /** The draft as this person's writer may use it: without another person's identifiers, the unlinked ones marked (LeadDraft.unlinked). */
   draft: LeadDraft
   /** Keyed hash of the first identifier, for the submission log. */
   keyHash: string | null
@@ -37,22 +37,36 @@ export interface Identity {
 export async function identify(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Identity | { erased: true }> {
   const values = identifiersOf(draft)
   const hashOf = new Map<string, string>()
-  for (const v of values) if (v.id) hashOf.set(v.value, await hashIdentifier(secret, v.id))
-  const hashes = [...new Set(hashOf.values())]
+  const claims = new Map<string, Claim>()
+  for (const v of values) {
+    if (!v.id) continue
+    const hash = await hashIdentifier(secret, v.id)
+    hashOf.set(v.value, hash)
+    claims.set(hash, { hash, kind: v.id.kind })
+  }
+  const hashes = [...claims.keys()]
   if (hashes.length === 0) return { who: { submission: m.id }, draft, keyHash: null, hashOf }
   // An erased person's submission from before the erasure (a retry, a replay, a late redelivery) is dropped, never written.
   if (await erasedSince(env.DB, hashes, submittedAt(m, draft))) return { erased: true }
-  const r = await resolvePerson(env.DB, connection, hashes, m.id, draft.verified === true)
+  const r = await resolvePerson(env.DB, connection, [...claims.values()], m.id, draft.verified === true)
   if (r.others.length) {
-    // Two people the ledger knew apart share an identifier now: the older one takes the write, no third is made.
-    log('warn', 'identity conflict: resolved to the older person', { submission: m.id, people: r.others.length + 1 })
+    // Two people the ledger knew apart share an identifier now: the strongest identifier's person takes the write, no third is made.
+    log('warn', 'identity conflict: resolved by the strongest identifier', { submission: m.id, people: r.others.length + 1 })
   }
   const linked = new Set(r.linked)
-  // Identifiers that are not this person's (another's, or refused to a public post) are neither searched for nor written.
-  const ours = (value: string) => !hashOf.has(value) || linked.has(hashOf.get(value)!)
-  const own: LeadDraft = draft.verified
-    ? draft
-    : { ...draft, emails: draft.emails.filter(ours), phones: draft.phones.filter(ours) }
+  const held = new Set(r.held)
+  // Another person's identifiers are neither searched for nor written, whoever vouches for the submission: a verified
+  // one too would copy another person's email onto this person's record.
+  const notHeld = (value: string) => !held.has(hashOf.get(value) ?? '')
+  // Ones nobody holds that the ledger did not link (a public post's new address for a person no longer new) may not
+  // join a record that exists, but are searched for, and a record created for the person carries them.
+  const unlinked = [...draft.emails, ...draft.phones].filter((v) => hashOf.has(v) && notHeld(v) && !linked.has(hashOf.get(v)!))
+  const own: LeadDraft = {
+    ...draft,
+    emails: draft.emails.filter(notHeld),
+    phones: draft.phones.filter(notHeld),
+    ...(unlinked.length ? { unlinked } : {}),
+  }
   return { who: { person: r.person }, draft: own, keyHash: hashOf.get(values.find((v) => v.id)!.value) ?? null, hashOf }
 }
 
@@ -130,6 +144,10 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       if (outcome.ok && outcome.refused?.length && 'person' in who) {
         const refused = outcome.refused.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
         await releaseLinks(env.DB, connection, who.person, m.id, refused)
+      }
+      if (outcome.ok && outcome.carried?.length && 'person' in who) {
+        // On the person's own new record: theirs from now on.
+        await linkIdentifiers(env.DB, connection, who.person, m.id, outcome.carried.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h))
       }
       if (outcome.ok || !outcome.reroute || round === 2) break
     }

@@ -1,23 +1,25 @@
 /**
  * One writer per person, and one per company. A Durable Object named by the
  * person (the identity ledger's id, per connection) runs that person's writes
- * one after another; one named by a company's domain or name finds or creates
- * that company once for everyone who works there. Its input gate only covers
- * storage, not the awaited fetch to Unified, so the order is kept by an
- * explicit chain.
+ * one after another; one named by a company (the company ledger's id, whichever
+ * domain or name led to it) finds or creates that company once for everyone who
+ * works there. Its input gate only covers storage, not the awaited fetch to
+ * Unified, so the order is kept by an explicit chain.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { maxCallsPerSecond } from '../config'
 import { crmTarget, type Pace } from '../crm/client'
-import { type CompanyQuery, companyKey, findOrCreateCompany } from '../crm/company'
+import { type CompanyQuery, companyKeys, findOrCreateCompany } from '../crm/company'
 import { classify, CrmError, Paced } from '../crm/errors'
 import { maskReason, valuesOf } from '../crm/refusal'
 import { personObjects } from '../crm/support'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
 import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
-import { loadPhoneMetadata, sha256Hex } from '../lead/identity'
+import { keyedHash, loadPhoneMetadata, sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
+import { resolveCompany } from '../store/companies'
 import { lockPerson } from '../store/ledger'
+import { describeStorageError } from '../store/schema'
 import { capabilitiesFor, gateFor } from './crm-gate'
 
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
@@ -188,7 +190,7 @@ export class LeadWriter extends DurableObject<Env> {
       const result = await writeSubmission(target, draft, known, {
         submission: id,
         company: async (q) => {
-          const answer = await writerFor(this.env, connection, { company: q }).company(q, connection)
+          const answer = await (await companyWriter(this.env, connection, q)).company(q, connection)
           if ('error' in answer) throw new CrmError(answer.error, answer.retryable, answer.status, answer.retryAfter)
           return 'id' in answer ? answer.id : undefined
         },
@@ -207,7 +209,7 @@ export class LeadWriter extends DurableObject<Env> {
       await storage.put<Done>({ [`done:${id}`]: written, [seenKey]: written })
       await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, action: result.action, records, repeat: false, refused: result.refused }
+      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
       // Waiting for a create that may still land is not a failed attempt either.
@@ -259,18 +261,32 @@ export class LeadWriter extends DurableObject<Env> {
 
 /**
  * The writer of one person of one connection (the identity ledger's id), of
- * one submission that has no identifier, or of one company.
+ * one submission that has no identifier, or of one company (the company ledger's id).
  */
 export function writerFor(
   env: Env,
   connection: string,
-  who: { person: string } | { submission: string } | { company: CompanyQuery },
+  who: { person: string } | { submission: string } | { company: string },
 ): DurableObjectStub<LeadWriter> {
   const name =
     'person' in who
       ? `person:${connection}:${who.person}`
       : 'company' in who
-        ? `company:${connection}:${companyKey(who.company)}`
+        ? `company:${connection}:${who.company}`
         : `submission:${who.submission}`
   return env.LEAD_WRITER.get(env.LEAD_WRITER.idFromName(name)) as DurableObjectStub<LeadWriter>
+}
+
+/**
+ * The writer of the company `q` names: its domain and name, hashed, resolved to one company in
+ * the company ledger first, so that whichever of them a person brought, one writer finds or creates it.
+ */
+export async function companyWriter(env: Env, connection: string, q: CompanyQuery): Promise<DurableObjectStub<LeadWriter>> {
+  try {
+    const hashes = await Promise.all(companyKeys(q).map(async (key) => keyedHash(env.HASH_SECRET, await sha256Hex(key))))
+    return writerFor(env, connection, { company: await resolveCompany(env.DB, connection, hashes) })
+  } catch (error) {
+    // D1 unavailable is worth another try, as it is for the person's own ledger.
+    throw new CrmError(`company ledger: ${describeStorageError(error)}`, true)
+  }
 }

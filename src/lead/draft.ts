@@ -170,4 +170,11 @@ export interface LeadDraft {
    * identifier: anyone can type someone else's email into a public form.
    */
   verified?: boolean
+  /**
+   * Set by the queue consumer for the person's writer, never by a source: emails and phones of this
+   * draft that the identity ledger has not linked to the person (a public post's new address for a
+   * person known for longer than the new-person window). The CRM is searched for them, and a record
+   * created for the person carries them; a record that exists never takes them.
+   */
+  unlinked?: string[]
 }

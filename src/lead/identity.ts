@@ -5,6 +5,7 @@
  * fuzzy; these comparisons are exact.
  */
 import { type CountryCode, type MetadataJson, parsePhoneNumberFromString } from 'libphonenumber-js/core'
+import { toUnicode } from 'punycode.js'
 import type { LeadDraft } from './draft'
 import { cleanText } from './normalize'
 // The countries of the phone metadata (scripts/phone-metadata.ts writes both).
@@ -36,6 +37,27 @@ function asciiDomain(domain: string): string | undefined {
   }
 }
 
+/**
+ * The domain in U-labels (`xn--bcher-kva.de` → `bücher.de`). The URL parser only encodes, so
+ * punycode.js (RFC 3492) decodes; undefined when a label can't be decoded.
+ */
+function unicodeDomain(ascii: string): string | undefined {
+  try {
+    return toUnicode(ascii).normalize('NFC')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Every form a CRM may hold a domain in: as given, in A-labels and in U-labels, each once. A CRM's
+ * search compares text, so `bücher.de` does not find `xn--bcher-kva.de`; an ASCII-only domain has one form.
+ */
+export function domainForms(domain: string, ascii = asciiDomain(domain)): string[] {
+  const unicode = ascii && unicodeDomain(ascii)
+  return [...new Set([domain, ...(ascii ? [ascii] : []), ...(unicode ? [unicode] : [])])]
+}
+
 export interface ParsedEmail {
   /** As written to the CRM: NFC, trimmed, lower-cased (the domain as the person typed it, Unicode or not). */
   value: string
@@ -54,6 +76,13 @@ export function parseEmail(text: string): ParsedEmail | undefined {
   const domain = asciiDomain(value.slice(at + 1))
   if (!domain || !LOCAL.test(local) || new TextEncoder().encode(local).length > 64) return undefined
   return { value, key: `${local}@${domain}`, domain }
+}
+
+/** The address in every form a CRM may hold it (see domainForms), as written first. */
+export function emailForms(email: ParsedEmail): string[] {
+  const at = email.value.lastIndexOf('@')
+  const local = email.value.slice(0, at)
+  return domainForms(email.value.slice(at + 1), email.domain).map((d) => `${local}@${d}`)
 }
 
 /** The comparable form of any email text (a CRM's, say); '' when it is not an address. */

@@ -67,6 +67,8 @@ export type WriteOutcome =
       refused?: string[]
       /** What was written otherwise than sent (a field the CRM refused or dropped, an event it would not take): each says where the value went. */
       warnings?: string[]
+      /** The draft's unlinked identifiers (LeadDraft.unlinked) that a record created for the person carries: now the person's. */
+      carried?: string[]
     }
   | {
       ok: false

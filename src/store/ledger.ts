@@ -10,9 +10,13 @@
  * and a phone-only post, then one with both). A person is *locked* once its
  * writer commits to a record (creates or finds one): from then on it is never
  * merged away, and a writer whose person was merged re-routes instead of
- * creating. Two locked people sharing an identifier stay two; the older one
- * takes the write and no third is made.
+ * creating. Two locked people sharing an identifier stay two, and no third is
+ * made: the write goes to the one the submission's strongest identifier names
+ * (a source's own customer id, then an email, then a phone), then the older.
+ * A shared office or family phone must not pull a customer onto another
+ * person's record just because that person came first.
  */
+import type { IdentifierKind } from '../lead/identity'
 
 /**
  * How long a new person may still gather identifiers from public (unverified)
@@ -22,6 +26,15 @@
  */
 export const NEW_PERSON_WINDOW_MS = 10 * 60_000
 
+/** How surely each kind of identifier names one person: a source's customer id, then an email, then a phone (shared by an office or a family). */
+const STRENGTH: Record<IdentifierKind, number> = { source: 0, email: 1, phone: 2 }
+
+/** One identifier of a submission, as the ledger sees it. */
+export interface Claim {
+  hash: string
+  kind: IdentifierKind
+}
+
 export interface Resolution {
   /** The person this submission belongs to. */
   person: string
@@ -29,6 +42,8 @@ export interface Resolution {
   created: boolean
   /** Hashes now linked to `person` (claimed by this or an earlier submission). */
   linked: string[]
+  /** Hashes held by other people: never this person's to search for or write. */
+  held: string[]
   /** Other (locked) people that also hold one of the hashes: a conflict, resolved to `person`. */
   others: string[]
   /** People merged into `person` by this submission. */
@@ -37,23 +52,31 @@ export interface Resolution {
 
 const newPersonId = () => `p${Date.now().toString(36).padStart(9, '0')}${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`
 
-/** Who wins among people: one that has a CRM record (locked) before one that has none, then the oldest, then the smallest id. */
-const WINNER_ORDER = 'ORDER BY (p.locked_at IS NULL), p.created_at, p.id'
+/**
+ * Who wins among the people holding a submission's hashes (`i` the identity row, `p` its person): one
+ * that has a CRM record (locked) before one that has none (that one can still be merged in), then the
+ * one the strongest identifier links, then the oldest, then the smallest id. `first` is the parameter
+ * number of the first hash; the hashes' strengths are numbers of ours, written into the SQL.
+ */
+const winnerOrder = (claims: Claim[], first: number) =>
+  `ORDER BY (p.locked_at IS NULL), CASE i.hash ${claims.map((c, n) => `WHEN ?${n + first} THEN ${STRENGTH[c.kind]}`).join(' ')} END, p.created_at, p.id`
 
 /**
- * Resolves `hashes` (at least one) to one person, claiming the unclaimed ones
- * for them and merging people without a record yet into them: for a verified
- * submission always, for a public one only while the person is new
- * (NEW_PERSON_WINDOW_MS).
+ * Resolves `claims` (at least one, each hash once) to one person, claiming the
+ * unclaimed ones for them and merging people without a record yet into them:
+ * for a verified submission always, for a public one only while the person is
+ * new (NEW_PERSON_WINDOW_MS).
  */
 export async function resolvePerson(
   db: D1Database,
   connection: string,
-  hashes: string[],
+  claims: Claim[],
   submission: string,
   verified: boolean,
   now = Date.now(),
 ): Promise<Resolution> {
+  const hashes = claims.map((c) => c.hash)
+  const WINNER_ORDER = winnerOrder(claims, 8)
   const fresh = newPersonId()
   // ?1 connection, ?2 the new person's id, ?3 now, ?4 submission, ?5 verified, ?6 window start, ?7 this hash, ?8… all hashes
   const list = hashes.map((_, i) => `?${i + 8}`).join(', ')
@@ -85,7 +108,7 @@ export async function resolvePerson(
     db
       .prepare(
         `SELECT i.hash, i.person, p.locked_at IS NOT NULL AS locked FROM identities i JOIN people p ON p.connection = i.connection AND p.id = i.person
-         WHERE i.connection = ?1 AND i.hash IN (${hashes.map((_, i) => `?${i + 2}`).join(', ')}) ${WINNER_ORDER}`,
+         WHERE i.connection = ?1 AND i.hash IN (${hashes.map((_, i) => `?${i + 2}`).join(', ')}) ${winnerOrder(claims, 2)}`,
       )
       .bind(connection, ...hashes),
     // The person made above is kept only if it won a claim.
@@ -101,6 +124,7 @@ export async function resolvePerson(
     person,
     created: person === fresh,
     linked: rows.filter((r) => r.person === person).map((r) => r.hash),
+    held: rows.filter((r) => r.person !== person).map((r) => r.hash),
     others: [...new Set(rows.filter((r) => r.person !== person).map((r) => r.person))],
     merged,
   }
@@ -117,6 +141,20 @@ export async function lockPerson(db: D1Database, connection: string, person: str
     .bind(connection, person, now)
     .first<{ id: string }>()
   return row !== null
+}
+
+/**
+ * Links identifiers nobody holds to `person`: a record created for the person carries them (see
+ * WriteOutcome.carried). One another submission claimed meanwhile stays theirs.
+ */
+export async function linkIdentifiers(db: D1Database, connection: string, person: string, submission: string, hashes: string[], now = Date.now()): Promise<void> {
+  if (hashes.length === 0) return
+  const link = db.prepare(
+    `INSERT INTO identities (connection, hash, person, submission, linked_at)
+     SELECT ?1, ?5, id, ?3, ?4 FROM people WHERE connection = ?1 AND id = ?2 AND merged_into IS NULL
+     ON CONFLICT (connection, hash) DO NOTHING`,
+  )
+  await db.batch(hashes.map((h) => link.bind(connection, person, submission, now, h)))
 }
 
 /** Undoes links this submission made that the CRM record did not take (see WriteOutcome.refused). */

@@ -18,6 +18,7 @@ export const SCHEMA = {
     { migration: '0006_operator_console', sql: 'SELECT id, at, who, via, action, submission_id, detail FROM audit LIMIT 0' },
     { migration: '0007_privacy', sql: 'SELECT person, consent_version FROM submissions LIMIT 0' },
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
+    { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
   ],
 } as const
