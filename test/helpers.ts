@@ -166,3 +166,12 @@ export const idOf = async (res: Response): Promise<string> => {
   if (res.status !== 202 && res.status !== 200) throw new Error(`expected 2xx, got ${res.status}: ${await res.text()}`)
   return ((await res.json()) as { id: string }).id
 }
+
+/** A timeline note's answers: its description's `name: value` lines (the submission id among them, as `lead-intake submission`). */
+export const noteAnswers = (event: { note?: { description?: string } }): Record<string, string> =>
+  Object.fromEntries(
+    (event.note?.description ?? '').split('\n').flatMap((line) => {
+      const at = line.indexOf(': ')
+      return at > 0 ? [[line.slice(0, at), line.slice(at + 2)]] : []
+    }),
+  )

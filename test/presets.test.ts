@@ -14,7 +14,7 @@ import clerkUserCreated from './fixtures/standard-webhooks/clerk.user.created.do
 import swVectors from './fixtures/standard-webhooks/spec-vectors.json'
 import tallyExample from './fixtures/tally/form_response.docs-example.json'
 import webflowSubmission from './fixtures/webflow/form_submission.docs-example.json'
-import { b64, client, fetchWith, hex, hmac, leadsWithEmail, standin, waitForDelivery, waitForState, type WireLead } from './helpers'
+import { b64, client, fetchWith, hex, hmac, leadsWithEmail, noteAnswers, standin, waitForDelivery, waitForState, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -113,8 +113,7 @@ function jotformBody({ answers = true } = {}): string {
 
 const metadataOf = (lead: WireLead) => Object.fromEntries((lead.metadata ?? []).map((m) => [m.slug, m.value]))
 const eventsOf = async (lead: WireLead) => (await client.records('conn-test', 'event')).filter((e) => e.lead_ids?.includes(lead.id!))
-const formFields = (event: { form?: { fields?: { name?: string; options?: { value?: string }[] }[] } }) =>
-  Object.fromEntries((event.form?.fields ?? []).map((f) => [f.name, f.options?.[0]?.value]))
+const formFields = noteAnswers
 const settle = () => new Promise((r) => setTimeout(r, 1500))
 
 /** Posts `d` for real, waits for the write, then posts it again: 200 duplicate with no Unified call. Returns the lead with `email`. */
@@ -216,7 +215,7 @@ describe('tally (the docs example)', () => {
     expect(metadataOf(lead)).not.toHaveProperty('checkboxes_soccer')
     expect(lead.link_urls).toEqual(['example.com']) // the "Website" link input
     const [event] = await eventsOf(lead)
-    expect(event).toMatchObject({ type: 'FORM', form: { name: 'Webhook payload' } })
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: 'Webhook payload' } })
     expect(formFields(event!)).toMatchObject({ Email: 'alice@example.com', 'Multiple choice': 'In progress', utm_campaign: 'newsletter' })
   })
 
@@ -258,7 +257,7 @@ describe('calendly (the docs invitee)', () => {
     expect(lead).toMatchObject({ first_name: 'John', last_name: 'Doe', company_name: 'Acme', source: 'Calendly', telephones: [{ telephone: '+12025550143', type: 'WORK' }] })
     expect(metadataOf(lead)).toEqual({ what_would_you_like_to_discuss: 'Pricing and onboarding', utm_source: 'newsletter', utm_campaign: 'spring' })
     const [event] = await eventsOf(lead)
-    expect(event).toMatchObject({ type: 'FORM', form: { name: '15 Minute Meeting' } })
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: '15 Minute Meeting' } })
     expect(formFields(event!)).toMatchObject({ Email: 'test@example.com', Company: 'Acme', 'Start time': '2019-08-24T14:15:22.123456Z' })
   })
 
@@ -291,7 +290,7 @@ describe('cal.com (the docs booking)', () => {
     expect(lead).toMatchObject({ first_name: 'John', last_name: 'Doe', company_name: 'Acme Ltd', source: 'Cal.com', telephones: [{ telephone: '+442079460001', type: 'WORK' }] })
     expect(metadataOf(lead)).toEqual({ notes: 'Looking forward' }) // location, guests: on the timeline only
     const [event] = await eventsOf(lead)
-    expect(event).toMatchObject({ type: 'FORM', form: { name: '60min' } })
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: '60min' } })
     expect(formFields(event!)).toMatchObject({ your_name: 'John Doe', email_address: 'john.doe@example.com', location: 'inPerson', 'Start time': '2023-05-25T09:30:00Z' })
   })
 
@@ -320,7 +319,7 @@ describe('webflow (the docs form submission)', () => {
     const lead = await acceptedOnce(await webflow(webflowBody()), 'zaphod@heartofgold.ai')
     expect(lead).toMatchObject({ first_name: 'Zaphod', last_name: 'Beeblebrox', source: 'Webflow', status: 'Website lead', telephones: [{ telephone: '+15550000000', type: 'WORK' }] })
     const [event] = await eventsOf(lead)
-    expect(event).toMatchObject({ type: 'FORM', form: { name: 'Contact Us' } })
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: 'Contact Us' } })
     expect(formFields(event!)).toMatchObject({ 'First Name': 'Zaphod', 'Phone Number': '15550000000' })
   })
 
@@ -344,7 +343,7 @@ describe('jotform (a captured delivery; unsigned, a token in the URL)', () => {
     expect(lead).toMatchObject({ first_name: 'Niloth', last_name: 'P', source: 'Jotform', telephones: [{ telephone: '+12025550143', type: 'WORK' }] })
     expect(metadataOf(lead)).toEqual({ type_of: 'Online Tutoring', subject_for: 'Math', grade: '12', prior_tutoring: 'No' })
     const [event] = await eventsOf(lead)
-    expect(event).toMatchObject({ type: 'FORM', form: { name: 'Tutor Appointment Form' } })
+    expect(event).toMatchObject({ type: 'NOTE', note: { title: 'Tutor Appointment Form' } })
   })
 
   it('acknowledges the captured submission as is (200, ignored): that form asks for no email or phone', async () => {
@@ -408,7 +407,8 @@ describe('operating a configured endpoint', () => {
 
   it('names [vars.WEBHOOKS.<id>] when the CRM lacks what it writes, and a replay maps the stored submission again under the fixed config', async () => {
     await client.connection('conn-test', { profiles: ['no-leads'] })
-    const { res } = await post(jotform(jotformBody()), {}, true)
+    // Asked for leads explicitly (the default, auto, would write a contact here).
+    const { res } = await post(jotform(jotformBody()), { WEBHOOKS: { ...WEBHOOKS, jotform: { preset: 'jotform', write: 'lead' } } }, true)
     const { id } = (await res.json()) as { id: string }
     const failed = await waitForState(id, 'failed')
     expect(failed.last_error).toContain('this CRM has no leads: set write = "contact" on [vars.WEBHOOKS.jotform]')

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { client, fetchWith, idOf, operatorApi, standin, waitForDelivery, waitForState } from './helpers'
+import { client, fetchWith, idOf, noteAnswers, operatorApi, standin, waitForDelivery, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -27,7 +27,7 @@ const records = <K extends 'lead' | 'contact' | 'company' | 'event'>(kind: K, co
 const calls = async () => Object.values(await standin.counters()).reduce((a, b) => a + b, 0)
 
 describe('write = "lead" (the default)', () => {
-  it('writes the lead and one FORM event per submission, carrying the form’s name, the fields and the message', async () => {
+  it('writes the lead and one NOTE per submission, carrying the form’s name, the fields and the message', async () => {
     const email = `ada-${rand()}@analytical.test`
     const first = await post('demo', { name: 'Demo request' }, { email, first_name: 'Ada', message: 'First question' })
     await waitForDelivery([first])
@@ -37,8 +37,8 @@ describe('write = "lead" (the default)', () => {
     expect(more).toEqual([])
     const events = await records('event')
     expect(events).toHaveLength(2)
-    for (const e of events) expect(e).toMatchObject({ type: 'FORM', lead_ids: [lead!.id], form: { name: 'Demo request' } })
-    const answers = events.map((e) => Object.fromEntries((e.form?.fields ?? []).map((f) => [f.name, f.options?.[0]?.value])))
+    for (const e of events) expect(e).toMatchObject({ type: 'NOTE', lead_ids: [lead!.id], note: { title: 'Demo request' } })
+    const answers = events.map(noteAnswers)
     expect(answers.map((a) => a.message).sort()).toEqual(['First question', 'Second question'])
     expect(answers[0]!['lead-intake submission']).toBeDefined()
     expect(await records('contact')).toEqual([])
@@ -95,7 +95,7 @@ describe('write = "lead" (the default)', () => {
     await standin.faults([{ operations: ['event.create'], lose_response: true, times: 1 }])
     const id = await post('demo', {}, { email, message: 'second' })
     await waitForState(id, 'written', 45_000)
-    const ours = (await records('event')).filter((e) => (e.form?.fields ?? []).some((f) => f.options?.[0]?.value === id))
+    const ours = (await records('event')).filter((e) => noteAnswers(e)['lead-intake submission'] === id)
     expect(ours).toHaveLength(1)
   })
 
@@ -109,7 +109,7 @@ describe('write = "lead" (the default)', () => {
     ])
     const id = await post('demo', {}, { email, message: 'second' })
     await waitForState(id, 'written', 45_000)
-    const ours = (await records('event')).filter((e) => (e.form?.fields ?? []).some((f) => f.options?.[0]?.value === id))
+    const ours = (await records('event')).filter((e) => noteAnswers(e)['lead-intake submission'] === id)
     expect(ours).toHaveLength(1)
   })
 })
@@ -236,10 +236,18 @@ describe('company', () => {
 })
 
 describe('an object the CRM does not support', () => {
+  it('writes a contact where the CRM has no leads and the source says write = "auto" (the default)', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-leads'] })
+    const email = `auto-${rand()}@analytical.test`
+    const id = await post('demo', {}, { email, first_name: 'Otto' })
+    expect(await waitForState(id, 'written')).toMatchObject({ action: 'created' })
+    expect(await records('contact')).toEqual([expect.objectContaining({ first_name: 'Otto', emails: [expect.objectContaining({ email })] })])
+  })
+
   it('fails at once naming the setting to change, and a replay after the change writes it', async () => {
     await client.connection(CONNECTION, { profiles: ['no-leads'] })
     const email = `noleads-${rand()}@analytical.test`
-    const id = await post('demo', {}, { email })
+    const id = await post('demo', { write: 'lead' }, { email })
     const failed = await waitForState(id, 'failed')
     expect(failed.attempts).toBe(1)
     expect(failed.last_error).toContain('this CRM has no leads: set write = "contact" on form "demo"')

@@ -3,7 +3,7 @@
  * can't read is never another person's data in the log, and a 501 is not retried for hours.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { client, idOf, leadsWithEmail, postJson, standin, unique, waitForState } from './helpers'
+import { client, fetchWith, idOf, leadsWithEmail, postJson, standin, unique, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -89,7 +89,9 @@ describe('answers the SDK cannot read', () => {
 describe('unsupported operations', () => {
   it('fails a 501 at once, saying the CRM does not support it, instead of retrying for hours', async () => {
     await client.connection(CONNECTION, { profiles: ['no-leads'] })
-    const id = await post({ email: unique('noleads') })
+    // A source that asks for leads explicitly (the default, auto, would write a contact).
+    const { res } = await fetchWith('/forms/leads', { method: 'POST', body: JSON.stringify({ email: unique('noleads') }), headers: { 'content-type': 'application/json' } }, { FORMS: { leads: { write: 'lead', rate_limit: false } } }, { realQueue: true })
+    const id = await idOf(res)
     const row = await waitForState(id, 'failed')
     expect(row.attempts).toBe(1)
     expect(row.last_error).toContain('501')

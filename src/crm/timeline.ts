@@ -1,15 +1,20 @@
 /**
- * Each accepted submission as one event on the person's record: a FORM event
- * (the form's name, each field with the submitted value as its one option),
- * or a NOTE where the CRM refuses FORM. Every event carries the submission id,
- * so a retry whose earlier create may have landed looks for it first instead
- * of adding a second one.
+ * Each accepted submission as one NOTE on the person's timeline: the form's
+ * name, then each field with its value, then the submission id. Unified
+ * writes NOTE, EMAIL, TASK, MEETING and CALL events (FORM is read-only), and
+ * an event "is always associated with a deal, contact, or company": so the
+ * note is linked to the person's contact and company where there are any, and
+ * to the lead only where the integration takes `lead_ids`. Every note carries
+ * the submission id, so a retry whose earlier create may have landed looks for
+ * it first instead of adding a second one.
  */
 import type { CrmEvent } from '@unified-api/typescript-sdk/sdk/models/shared/crmevent.js'
 import type { TimelineEntry } from '../lead/draft'
 import type { CrmTarget } from './client'
 import { CrmError, refusedOutright } from './errors'
 import { event } from './objects/event'
+import type { ListQuery } from './objects/types'
+import { type Capabilities, keeps } from './support'
 import { listAll } from './search'
 
 /** The field (FORM) or line (NOTE) that names the submission. */
@@ -21,28 +26,23 @@ export interface EventLinks {
   companyId?: string
 }
 
-const linksOf = (l: EventLinks) => ({
-  ...(l.leadId ? { leadIds: [l.leadId] } : {}),
-  ...(l.contactId ? { contactIds: [l.contactId] } : {}),
-  ...(l.companyId ? { companyIds: [l.companyId] } : {}),
-})
+/** The links an event takes on this CRM: contact and company where there are any; the lead where the integration writes `lead_ids`. */
+export function linksOf(l: EventLinks, caps: Capabilities | undefined): Pick<CrmEvent, 'leadIds' | 'contactIds' | 'companyIds'> {
+  return {
+    ...(l.leadId && keeps(caps, 'event', 'lead_ids') ? { leadIds: [l.leadId] } : {}),
+    ...(l.contactId && keeps(caps, 'event', 'contact_ids') ? { contactIds: [l.contactId] } : {}),
+    ...(l.companyId && keeps(caps, 'event', 'company_ids') ? { companyIds: [l.companyId] } : {}),
+  }
+}
 
-const formEvent = (submission: string, entry: TimelineEntry, links: EventLinks): CrmEvent => ({
-  type: 'FORM',
-  form: {
-    name: entry.title,
-    fields: [...entry.fields, { name: SUBMISSION_FIELD, value: submission }].map((f) => ({ name: f.name, type: 'TEXT', options: [{ value: f.value }] })),
-  },
-  ...linksOf(links),
-})
+/** The note's text: every field as submitted, one per line, the submission id last. */
+export const noteText = (submission: string, entry: TimelineEntry): string =>
+  [...entry.fields, { name: SUBMISSION_FIELD, value: submission }].map((f) => `${f.name}: ${f.value}`).join('\n')
 
-const noteEvent = (submission: string, entry: TimelineEntry, links: EventLinks): CrmEvent => ({
+const noteEvent = (submission: string, entry: TimelineEntry, links: Pick<CrmEvent, 'leadIds' | 'contactIds' | 'companyIds'>): CrmEvent => ({
   type: 'NOTE',
-  note: {
-    title: entry.title,
-    description: [...entry.fields, { name: SUBMISSION_FIELD, value: submission }].map((f) => `${f.name}: ${f.value}`).join('\n'),
-  },
-  ...linksOf(links),
+  note: { title: entry.title, description: noteText(submission, entry) },
+  ...links,
 })
 
 /** The submission an event names, if lead-intake wrote it: a NOTE's last line (a value typed into a field can't be it), a FORM's field. */
@@ -52,21 +52,20 @@ function submissionOf(e: CrmEvent): string | undefined {
   return (e.form?.fields ?? []).findLast((f) => f.name === SUBMISSION_FIELD)?.options?.[0]?.value
 }
 
-/** A FORM refused as such (4xx other than a rate limit) is worth one more try as a NOTE. */
-const refusedAsForm = (e: unknown) => e instanceof CrmError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429
-
 /**
  * Every event lead-intake wrote on these records, with the submission each
  * names, however many events the records have (every page is read).
  */
 export async function eventsWritten(t: CrmTarget, links: EventLinks): Promise<{ id: string; submission: string }[]> {
   const found = new Map<string, string>()
-  const lists = [
-    ...(links.leadId ? [{ leadId: links.leadId }] : []),
-    ...(links.contactId ? [{ contactId: links.contactId }] : []),
+  type List = [NonNullable<ListQuery['filters']>, string]
+  const lists: List[] = [
+    ...(links.leadId ? [[{ leadId: links.leadId }, `lead ${links.leadId}`] satisfies List] : []),
+    ...(links.contactId ? [[{ contactId: links.contactId }, `contact ${links.contactId}`] satisfies List] : []),
+    ...(links.companyId ? [[{ companyId: links.companyId }, `company ${links.companyId}`] satisfies List] : []),
   ]
-  for (const filters of lists) {
-    for (const e of await listAll(t, event, filters, 'leadId' in filters ? `lead ${filters.leadId}` : `contact ${filters.contactId}`)) {
+  for (const [filters, what] of lists) {
+    for (const e of await listAll(t, event, filters, what)) {
       const submission = submissionOf(e)
       if (e.id && submission) found.set(e.id, submission)
     }
@@ -83,33 +82,43 @@ export interface EventHooks {
   refused?: () => Promise<void>
 }
 
-/** Records the submission; returns the event's id. */
+/** The CRM would not take the note (a 4xx other than a rate limit, or 501): the person stays written, the note goes elsewhere. */
+export class NoteRefused extends Error {
+  override name = 'NoteRefused'
+  /** `reason`: the CRM's own words, unmasked (see refusal.ts). */
+  constructor(
+    readonly why: string,
+    readonly reason?: string,
+  ) {
+    super(why)
+  }
+}
+
+/**
+ * Records the submission as a note; returns the event's id. Throws NoteRefused when the CRM
+ * refuses it, or when it could be linked to nothing this CRM links events to.
+ */
 export async function recordEvent(t: CrmTarget, submission: string, entry: TimelineEntry, links: EventLinks, hooks: EventHooks): Promise<string> {
+  const linked = linksOf(links, t.caps)
+  if (!linked.leadIds && !linked.contactIds && !linked.companyIds) throw new NoteRefused('this CRM links notes only to contacts, companies or deals, and this submission wrote none')
   if (hooks.uncertain) {
-    // The event is linked to the lead where there is one; its list is enough.
-    const landed = (await eventsWritten(t, links.leadId ? { leadId: links.leadId } : { contactId: links.contactId })).find((e) => e.submission === submission)
+    // The note is linked to the lead where there is one; its list is enough.
+    const where = linked.leadIds ? { leadId: links.leadId } : linked.contactIds ? { contactId: links.contactId } : { companyId: links.companyId }
+    const landed = (await eventsWritten(t, where)).find((e) => e.submission === submission)
     if (landed) return landed.id
   }
   await hooks.beforeCreate?.()
-  const create = async (record: CrmEvent) => {
-    try {
-      return await event.create(t, record)
-    } catch (error) {
-      if (refusedOutright(error)) await hooks.refused?.()
-      throw error
-    }
-  }
   let created: CrmEvent
-  if (entry.type === 'FORM') {
-    try {
-      created = await create(formEvent(submission, entry, links))
-    } catch (error) {
-      if (!refusedAsForm(error)) throw error
-      await hooks.beforeCreate?.()
-      created = await create(noteEvent(submission, entry, links))
-    }
-  } else {
-    created = await create(noteEvent(submission, entry, links))
+  try {
+    created = await event.create(t, noteEvent(submission, entry, linked))
+  } catch (error) {
+    const e = error as CrmError
+    const notImplemented = e instanceof CrmError && e.status === 501
+    if (!refusedOutright(error) && !notImplemented) throw error
+    await hooks.refused?.()
+    // A rate limit refuses nothing for good: the write waits and tries again.
+    if (e.retryable) throw error
+    throw new NoteRefused(e.message, e.reason)
   }
   if (!created.id) throw new CrmError('create event: Unified returned an event without an id', false)
   return created.id

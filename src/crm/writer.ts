@@ -9,12 +9,13 @@
 import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
+import { maskReason, valuesOf } from './refusal'
 import { type CompanyQuery, companyQueryOf } from './company'
 import type { Links } from './people'
 import { CONTACT, LEAD } from './people'
 import { type PersonResult, type Via, type WriteAction, writePerson } from './person'
-import { personObjects } from './support'
-import { recordEvent } from './timeline'
+import { cannot, keeps, personObjects } from './support'
+import { NoteRefused, noteText, recordEvent } from './timeline'
 
 /** The person's records, as far as lead-intake knows them. */
 export interface PersonRecords {
@@ -52,10 +53,35 @@ export interface SubmissionResult {
   refused: string[]
   /** Unlinked emails and phones (LeadDraft.unlinked) that a record created for the person carries. */
   carried: string[]
+  /** What was written otherwise than asked, each saying where the value went (never a value). */
+  warnings: string[]
 }
 
-export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: PersonRecords, hooks: SubmissionHooks): Promise<SubmissionResult> {
-  const plan = draft.plan ?? DEFAULT_PLAN
+/** The custom field a submission's note goes to on a CRM that takes no note for it. */
+export const NOTE_FIELD = 'lead_intake_note'
+
+/** Whether this CRM can take the submission's note on the records this write makes (by its support data; unknown: try). */
+function noteTakes(t: CrmTarget, wanted: { lead: boolean; contact: boolean }, company: boolean): boolean {
+  if (cannot(t.caps, 'event', 'create')) return false
+  return (wanted.contact && keeps(t.caps, 'event', 'contact_ids')) || (company && keeps(t.caps, 'event', 'company_ids')) || (wanted.lead && keeps(t.caps, 'event', 'lead_ids'))
+}
+
+export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: PersonRecords, hooks: SubmissionHooks): Promise<SubmissionResult> {
+  const plan = given.plan ?? DEFAULT_PLAN
+  const warnings: string[] = []
+  let wanted = personObjects(plan.write, t.caps)
+  // A CRM that takes no note for these records keeps the submission in a custom field of the record instead.
+  const timeline = plan.timeline && given.timeline ? given.timeline : undefined
+  let draft = given
+  if (timeline && !noteTakes(t, wanted, plan.company)) {
+    const object = wanted.lead ? 'lead' : 'contact'
+    if (keeps(t.caps, object, 'metadata')) {
+      draft = { ...given, metadata: [...given.metadata, { slug: NOTE_FIELD, value: noteText(hooks.submission, timeline), format: 'TEXTAREA' }] }
+      warnings.push(`timeline note: this CRM takes no note on a ${object} alone; the submission was kept in the ${object}'s custom field ${NOTE_FIELD}`)
+    } else {
+      warnings.push(`timeline note: this CRM takes no note on a ${object} alone, nor custom fields; the submission's fields beyond the record's are in the submission log only (until retention)`)
+    }
+  }
   const records: PersonRecords = { ...known }
   const links: Links = { ...(records.company ? { companyId: records.company } : {}) }
   // The company is found or made once the person is committed to a record (the person is locked
@@ -93,7 +119,6 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     for (const value of result.carried) carried.add(value)
     return result
   }
-  let wanted = personObjects(plan.write, t.caps)
   if (wanted.contact) {
     primary = await person('contact')
     links.contactId = primary.id
@@ -109,14 +134,21 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     }
   }
   let eventId: string | undefined
-  if (plan.timeline && draft.timeline) {
-    eventId = await recordEvent(
-      t,
-      hooks.submission,
-      draft.timeline,
-      { leadId: records.lead?.id, contactId: records.contact?.id, companyId: records.company },
-      { uncertain: hooks.eventUncertain, beforeCreate: hooks.beforeEvent, refused: () => hooks.createRefused('event') },
-    )
+  if (timeline && draft === given) {
+    try {
+      eventId = await recordEvent(
+        t,
+        hooks.submission,
+        timeline,
+        { leadId: records.lead?.id, contactId: records.contact?.id, companyId: records.company },
+        { uncertain: hooks.eventUncertain, beforeCreate: hooks.beforeEvent, refused: () => hooks.createRefused('event') },
+      )
+    } catch (error) {
+      // A note the CRM refuses never fails a person who is written.
+      if (!(error instanceof NoteRefused)) throw error
+      const why = error.reason ? `${error.why}: ${maskReason(error.reason, valuesOf(given))}` : error.why
+      warnings.push(`timeline note: not written (${why}); the submission's fields beyond the record's are in the submission log only (until retention)`)
+    }
   }
   return {
     action: primary!.action,
@@ -126,5 +158,6 @@ export async function writeSubmission(t: CrmTarget, draft: LeadDraft, known: Per
     ...(eventId ? { event: eventId } : {}),
     refused: [...refused],
     carried: [...carried],
+    warnings,
   }
 }

@@ -88,6 +88,8 @@ interface Done {
   action: 'created' | 'updated' | 'unchanged'
   records: CrmRecordIds
   at: number
+  /** What the write did otherwise than asked: a redelivery reports it again. */
+  warnings?: string[]
 }
 
 /** A company lookup as it crosses the RPC boundary, where thrown errors lose their fields. */
@@ -175,7 +177,7 @@ export class LeadWriter extends DurableObject<Env> {
     if (await storage.get<boolean>(ERASED)) return { ok: false, error: 'the person was erased', retryable: false, erased: true }
     // A queue redelivers at least once: a submission already written is not written again.
     const done = await storage.get<Done>(`done:${id}`)
-    if (done) return { ok: true, action: done.action, records: done.records, repeat: true }
+    if (done) return { ok: true, action: done.action, records: done.records, repeat: true, ...(done.warnings ? { warnings: done.warnings } : {}) }
     const seenKey = `seen:${await fingerprint(draft)}`
     const seen = await storage.get<Done>(seenKey)
     if (seen && Date.now() - seen.at < DOUBLE_SUBMIT_MS) {
@@ -205,11 +207,11 @@ export class LeadWriter extends DurableObject<Env> {
         beforeEvent: () => storage.put(`eventSentAt:${id}`, Date.now()),
       })
       const records = { lead: result.lead, contact: result.contact, company: result.company, event: result.event }
-      const written: Done = { action: result.action, records, at: Date.now() }
+      const written: Done = { action: result.action, records, at: Date.now(), ...(result.warnings.length ? { warnings: result.warnings } : {}) }
       await storage.put<Done>({ [`done:${id}`]: written, [seenKey]: written })
       await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried }
+      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried, ...(result.warnings.length ? { warnings: result.warnings } : {}) }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
       // Waiting for a create that may still land is not a failed attempt either.

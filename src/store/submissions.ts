@@ -58,7 +58,7 @@ export async function recordReceived(
   const insert = db
     .prepare(
       `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload, last_error, key_hash, hash_v)
-       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN NULL ELSE 2 END) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN 1 ELSE 2 END) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null, row.reason ?? null, row.keys?.[0] ?? null)
   if (!row.keys?.length) {
