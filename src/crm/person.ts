@@ -7,6 +7,8 @@ import type { LeadDraft } from '../lead/draft'
 import { emailForms, emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
 import type { CrmTarget } from './client'
 import { CrmError, refusedOutright } from './errors'
+import { describeDropped, droppedBy, trim, wire } from './kept'
+import { cannot } from './support'
 import type { Links, PersonKind } from './people'
 import { findOldest, type Search } from './search'
 
@@ -19,6 +21,10 @@ export interface PersonResult {
   action: WriteAction
   id: string
   via: Via
+  /** What was written otherwise than sent, each saying so (never a value). */
+  warnings: string[]
+  /** What the CRM did not keep of this write (kept.ts descriptors): not sent again. */
+  dropped: string[]
   /** The draft's emails and phones (as written) that the record did not take. */
   refused: string[]
   /** The draft's unlinked emails and phones (LeadDraft.unlinked) that the record carries because it was created with them. */
@@ -35,6 +41,10 @@ export interface PersonOptions {
   beforeCreate?: () => Promise<void>
   /** The create was answered with a refusal: it created nothing, so nothing is in doubt. */
   createRefused?: () => Promise<void>
+  /** What this CRM dropped of earlier writes to this record (kept.ts descriptors): not sent again. */
+  dropped?: ReadonlySet<string>
+  /** Where a value not kept on the record can still be read (the timeline note), for warnings. */
+  alsoOn?: string
 }
 
 /**
@@ -79,18 +89,71 @@ const idOf = (r: { id?: string }, operation: string): string => {
   return r.id
 }
 
-export async function writePerson<R extends { id?: string; createdAt?: Date | undefined }>(
+/** A custom field the CRM refused by name (HubSpot's PROPERTY_DOESNT_EXIST and the like): the slug its reason names. */
+function refusedSlug(error: unknown, record: { metadata?: { slug?: string }[] }): string | undefined {
+  if (!(error instanceof CrmError) || error.retryable || !error.reason || error.status === undefined || error.status >= 500) return undefined
+  const reason = error.reason.toLowerCase()
+  return record.metadata?.map((m) => m.slug ?? '').find((slug) => slug && new RegExp(`(^|[^a-z0-9_])${slug.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_])`).test(reason))
+}
+
+/**
+ * Sends `record` (a create or an update); a custom field the CRM refuses by name is taken out
+ * and the rest sent again at once: the person is not lost for one field. Returns what the CRM
+ * answered and the slugs it refused.
+ */
+async function sendKeeping<R extends { metadata?: { slug?: string }[] }>(record: R, send: (r: R) => Promise<R>): Promise<{ answered: R; sent: R; refused: string[] }> {
+  let sent = record
+  const refused: string[] = []
+  for (;;) {
+    try {
+      return { answered: await send(sent), sent, refused }
+    } catch (error) {
+      const slug = refusedSlug(error, sent)
+      if (!slug || refused.length >= 10) throw error
+      refused.push(slug)
+      sent = { ...sent, metadata: sent.metadata!.filter((m) => m.slug !== slug) }
+    }
+  }
+}
+
+export async function writePerson<R extends { id?: string; createdAt?: Date | undefined; metadata?: { slug?: string }[] }>(
   t: CrmTarget,
   kind: PersonKind<R>,
   draft: LeadDraft,
   o: PersonOptions,
 ): Promise<PersonResult> {
   const name = kind.object.name
+  const dropped = o.dropped ?? new Set<string>()
+  const warnings: string[] = []
+  const valueIs = o.alsoOn ? `its value is on ${o.alsoOn}` : 'its value is in the submission log only'
+  const notWritten = (fields: string[]) => {
+    for (const f of fields) warnings.push(`${name} ${f}: not among the fields this CRM writes, so not sent; ${valueIs}`)
+  }
+  const refusedFields = (slugs: string[], reason = 'refused by the CRM') => {
+    for (const slug of slugs) warnings.push(`${name} custom field ${slug}: ${reason}; written without it, ${valueIs}`)
+  }
   let existing: R | undefined
   let via: Via = 'found'
   if (o.known) {
-    existing = await kind.object.get(t, o.known.id)
-    if (existing) via = o.known.via === 'created' ? 'created' : 'known'
+    const known = o.known
+    // A CRM that can't read a record back can't have it compared or updated: the record stands as it is.
+    const unreadable = (): PersonResult => ({
+      action: 'unchanged',
+      id: known.id,
+      via: known.via === 'created' ? 'created' : 'known',
+      refused: [],
+      carried: [],
+      dropped: [],
+      warnings: [`${name}: this CRM can’t read a ${name} back, so lead-intake does not update it blind; what this submission changes is not written (${valueIs})`],
+    })
+    if (cannot(t.caps, name, 'get')) return unreadable()
+    try {
+      existing = await kind.object.get(t, known.id)
+    } catch (error) {
+      if (error instanceof CrmError && error.status === 501) return unreadable()
+      throw error
+    }
+    if (existing) via = known.via === 'created' ? 'created' : 'known'
   }
   if (!existing) {
     // Every identifier the submission brings, unlinked ones too: a remembered record that is gone
@@ -108,17 +171,45 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     // this record for this person, its emails and phones stay as they are.
     const attach = draft.verified === true || via === 'created'
     const refused = attach ? [] : notOn(kind, existing, given)
-    const patch = kind.planUpdate(existing, given, attach, o.links)
-    if (!patch) return { action: 'unchanged', id, via, refused, carried: [] }
-    await kind.object.patch(t, id, patch)
-    return { action: 'updated', id, via, refused, carried: [] }
+    const planned = kind.planUpdate(existing, given, attach, o.links)
+    const trimmed = planned ? trim(name, planned, t.caps, dropped, existing as Record<string, unknown>, draft.country) : undefined
+    if (trimmed) notWritten(trimmed.notWritten)
+    const patch = trimmed && Object.keys(trimmed.record).length ? (trimmed.record as Partial<R>) : undefined
+    if (!patch) return { action: 'unchanged', id, via, refused, carried: [], warnings, dropped: [] }
+    const cantUpdate = () => `${name}: this CRM can’t update a ${name}, so what this submission changes (${Object.keys(patch).map(wire).join(', ')}) is not written; ${valueIs}`
+    if (cannot(t.caps, name, 'update')) return { action: 'unchanged', id, via, refused, carried: [], warnings: [...warnings, cantUpdate()], dropped: [] }
+    let sent: Awaited<ReturnType<typeof sendKeeping<R>>>
+    try {
+      sent = await sendKeeping(patch as R, (r) => kind.object.patch(t, id, r))
+    } catch (error) {
+      // Where the support data could not say, the CRM's own 501 does: a repeat is written, never failed, never created again.
+      if (!(error instanceof CrmError) || error.status !== 501) throw error
+      return { action: 'unchanged', id, via, refused, carried: [], warnings: [...warnings, cantUpdate()], dropped: [] }
+    }
+    refusedFields(sent.refused)
+    const lost = droppedBy(name, t.caps, sent.sent as Record<string, unknown>, sent.answered as Record<string, unknown>, draft.country)
+    for (const d of lost) warnings.push(`${name} ${describeDropped(d)}: sent but not kept by this CRM; ${valueIs}`)
+    return { action: 'updated', id, via, refused, carried: [], warnings, dropped: [...lost, ...sent.refused.map((s) => `metadata:${s}`)] }
   }
   // A record made for the person carries every identifier of the submission that makes it: public forms
   // can't hang identities on other people's records, but this one is the person's own.
+  const planned = trim(name, kind.planCreate(draft, o.links), t.caps, dropped, undefined, draft.country)
+  notWritten(planned.notWritten)
   await o.beforeCreate?.()
-  const created = await kind.object.create(t, kind.planCreate(draft, o.links)).catch(async (error: unknown) => {
+  const sent = await sendKeeping(planned.record as R, (r) => kind.object.create(t, r)).catch(async (error: unknown) => {
     if (refusedOutright(error)) await o.createRefused?.()
     throw error
   })
-  return { action: 'created', id: idOf(created, `create ${name}`), via: 'created', refused: [], carried: draft.unlinked ?? [] }
+  refusedFields(sent.refused)
+  const lost = droppedBy(name, t.caps, sent.sent as Record<string, unknown>, sent.answered as Record<string, unknown>, draft.country)
+  for (const d of lost) warnings.push(`${name} ${describeDropped(d)}: sent but not kept by this CRM; ${valueIs}`)
+  return {
+    action: 'created',
+    id: idOf(sent.answered, `create ${name}`),
+    via: 'created',
+    refused: [],
+    carried: draft.unlinked ?? [],
+    warnings,
+    dropped: [...lost, ...sent.refused.map((s) => `metadata:${s}`)],
+  }
 }

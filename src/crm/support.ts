@@ -27,6 +27,8 @@ export interface ObjectSupport {
   writes?: string[]
   /** Wire names of the fields a write must carry (`supported-required`). */
   requires?: string[]
+  /** Wire names of the fields a read shows (`inbound_fields`): what a write's answer can be checked against. */
+  reads?: string[]
 }
 
 export interface Capabilities {
@@ -67,6 +69,7 @@ function objectSupport(s: IntegrationSupport | undefined): ObjectSupport {
   const fields = s.outboundFields
   const writes = fields ? Object.entries(fields).filter(([, v]) => v !== 'not-supported').map(([k]) => k) : undefined
   const requires = fields ? Object.entries(fields).filter(([, v]) => v === 'supported-required').map(([k]) => k) : undefined
+  const reads = s.inboundFields ? Object.entries(s.inboundFields).filter(([, v]) => v !== 'not-supported').map(([k]) => k) : undefined
   return {
     list: method(s.methods, 'list'),
     get: method(s.methods, 'get'),
@@ -78,6 +81,7 @@ function objectSupport(s: IntegrationSupport | undefined): ObjectSupport {
     offset: level(s.listOffset),
     ...(writes?.length ? { writes } : {}),
     ...(requires?.length ? { requires } : {}),
+    ...(reads?.length ? { reads } : {}),
   }
 }
 
@@ -103,4 +107,10 @@ export const keeps = (caps: Capabilities | undefined, object: ObjectName, field:
 export function personObjects(mode: WriteMode, caps: Capabilities | undefined): { lead: boolean; contact: boolean } {
   if (mode === 'auto') return cannot(caps, 'lead', 'create') ? { lead: false, contact: true } : { lead: true, contact: false }
   return { lead: mode !== 'contact', contact: mode !== 'lead' }
+}
+
+/** A record read back shows `field` (its wire name): yes unless Unified lists the object's readable fields without it. */
+export const shows = (caps: Capabilities | undefined, object: ObjectName, field: string): boolean => {
+  const reads = caps?.objects[object].reads
+  return !reads || reads.includes(field)
 }

@@ -19,9 +19,16 @@ import { NoteRefused, noteText, recordEvent } from './timeline'
 
 /** The person's records, as far as lead-intake knows them. */
 export interface PersonRecords {
-  lead?: { id: string; via: Via }
-  contact?: { id: string; via: Via }
+  lead?: PersonRecord
+  contact?: PersonRecord
   company?: string
+}
+
+export interface PersonRecord {
+  id: string
+  via: Via
+  /** What the CRM did not keep of earlier writes to it (kept.ts descriptors): not sent again. */
+  dropped?: string[]
 }
 
 export interface SubmissionHooks {
@@ -105,15 +112,25 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
   const carried = new Set<string>()
   const person = async (name: 'lead' | 'contact') => {
     const kind = name === 'lead' ? LEAD : CONTACT
+    const before = records[name]
     const result = await writePerson(t, kind as typeof LEAD, draft, {
-      known: records[name],
+      known: before,
       links,
       beforeCommit,
       beforeCreate: () => hooks.beforeCreate(name),
       createRefused: () => hooks.createRefused(name),
+      dropped: new Set(before?.id && before.dropped ? before.dropped : []),
+      ...(timeline && draft === given ? { alsoOn: 'the timeline note' } : {}),
     })
+    for (const w of result.warnings) warnings.push(w)
+    // What the CRM dropped of this very record is remembered with it; a record found anew starts from nothing.
+    const dropped = [...new Set([...(before?.id === result.id ? (before.dropped ?? []) : []), ...result.dropped])]
     // Once made here, always made here: a later public post may add identifiers to this person's own record.
-    records[name] = { id: result.id, via: records[name]?.via === 'created' || result.via === 'created' ? 'created' : 'found' }
+    records[name] = {
+      id: result.id,
+      via: records[name]?.via === 'created' || result.via === 'created' ? 'created' : 'found',
+      ...(dropped.length ? { dropped } : {}),
+    }
     await hooks.saved(records)
     for (const value of result.refused) refused.add(value)
     for (const value of result.carried) carried.add(value)
