@@ -1,21 +1,31 @@
 /**
  * A stand-in for Unified's CRM API (lead, contact, company, event), for tests,
- * `npm run dev` and the bench: the same paths and snake_case JSON, a fuzzy
- * `query` like real CRMs' search, list filters, 404 for unknown ids, bearer
- * auth. Through `/_standin/*` it counts calls per operation, can be told to
- * fail (see `Fault`), and gives each connection a capability profile, a rate
- * limit and latency (see `ConnectionSettings`).
+ * `npm run dev` and the bench: the same paths and snake_case JSON, list
+ * filters, 404 for unknown ids, bearer auth, Unified's error body. Each
+ * connection is behind an integration (permissive by default; Salesforce-,
+ * HubSpot-, Pipedrive-, Close-like and minimal ones) whose table decides what
+ * it writes, refuses, searches and serves as its support data. Through
+ * `/_standin/*` it counts calls per operation, can be told to fail (see
+ * `Fault`), and sets each connection's integration, restrictions, limits and
+ * latency (see `ConnectionSettings`).
  *
- *   state.ts    records, faults, calls, connection settings
- *   objects.ts  the four objects: list fields, search, filters
- *   crm.ts      Unified's /crm/{connection_id}/{object}[/{id}] routes
- *   control.ts  the /_standin/* control surface
- *   client.ts   a typed client over both, for tests and scripts
+ *   state.ts         records, faults, calls, connection settings
+ *   settings.ts      reading a connection's settings
+ *   objects.ts       the four objects: fields, list fields, search parts, filters
+ *   integrations/    one table per integration, and the restrictions
+ *   rules.ts         what an integration's table does to a write, a list, a read
+ *   support.ts       the Connection and Integration (support) wire shapes
+ *   crm.ts           Unified's /crm/{connection_id}/{object}[/{id}] routes
+ *   unified.ts       Unified's /unified/connection/{id} and /unified/integration
+ *   errors.ts        Unified's error body; auth.ts its bearer check
+ *   control.ts       the /_standin/* control surface
+ *   client.ts        a typed client over all of it, for tests and scripts
  */
 import { Hono } from 'hono'
 import { controlRoutes } from './control.ts'
 import { crmRoutes } from './crm.ts'
 import { StandinState } from './state.ts'
+import { unifiedRoutes } from './unified.ts'
 
 export { StandinState }
 export type { Call, ConnectionSettings, Fault, Kind, Operation, Profile } from './state.ts'
@@ -42,5 +52,6 @@ export function standinApp(state = new StandinState()) {
   })
 
   app.route('/', crmRoutes(state))
+  app.route('/', unifiedRoutes(state))
   return app
 }

@@ -1,16 +1,19 @@
 /**
- * A small typed client for the stand-in: its control surface and Unified's CRM
- * routes. Only `fetch`, so it runs in workerd tests and in Node scripts alike.
+ * A small typed client for the stand-in: its control surface, Unified's CRM
+ * routes and Unified's own connection and integration routes. Only `fetch`, so
+ * it runs in workerd tests and in Node scripts alike.
  *
  *   const standin = standinClient(standinUrl)
  *   await standin.reset()
  *   await standin.connection('conn-test', { profiles: ['no-leads'], rate_limit: { calls_per_second: 5 } })
+ *   await standin.connection('conn-sf', { integration: 'salesforce', request_limit: { calls: 3 } })
  *   const lead = await standin.seed('conn-test', 'lead', { first_name: null, emails: [{ email: 'a@example.com' }] })
  *   const { status, data } = await standin.crm('conn-test', 'contact').list({ query: 'ada', limit: 10 })
  */
+import type { IntegrationName } from './integrations/index.ts'
 import type { Call, ConnectionSettings, Fault, Kind, Operation, Profile } from './state.ts'
 
-export type { Call, ConnectionSettings, Fault, Kind, Operation, Profile }
+export type { Call, ConnectionSettings, Fault, IntegrationName, Kind, Operation, Profile }
 
 // --- Unified's wire records, snake_case as the SDK's CrmLead/CrmContact/CrmCompany/CrmEvent schemas name them.
 // Scalars may be null: a CRM can hold an empty field, and the stand-in keeps what it is given.
@@ -155,17 +158,79 @@ export interface ListParams {
 
 /** `POST /_standin/connections/{id}`: replaces the connection's settings; what is left out goes back to its default. */
 export interface ConnectionInput {
+  /** The integration behind it (default `standin`, the permissive one). */
+  integration?: IntegrationName
+  /** Restrictions on top of it. */
   profiles?: Profile[]
+  /** Unified's limit: past it in any second, 429 with Retry-After. */
   rate_limit?: { calls_per_second: number } | null
+  /** The CRM's own allowance (no window: never renewed); past it, refused as the integration refuses (Salesforce: 403). */
+  request_limit?: { calls: number; window_seconds?: number | null } | null
   latency_ms?: number
+  /** Custom properties the account has (a HubSpot-like integration refuses metadata slugs outside them). */
+  properties?: string[]
+  /** Picklist values per field, replacing the integration's (e.g. `{status: ['New', 'Working']}`). */
+  picklists?: Record<string, string[]>
+  /** Records per page where the integration ignores `limit`. */
+  page_size?: number | null
 }
 
-/** A CRM call's answer: `data` when 2xx, Unified's `message` otherwise. */
+/** What `/_standin/connections/{id}` shows: the settings and the integration type they make. */
+export type ConnectionView = ConnectionSettings & { id: string; integration_type: string }
+
+/** Unified's error body. */
+export interface UnifiedErrorBody {
+  statusCode: number
+  error: string
+  message: string
+}
+
+/** A call's answer: `data` when 2xx; otherwise Unified's error body and its `message`. */
 export interface Answer<T> {
   status: number
   headers: Headers
   data?: T
   message?: string
+  error?: UnifiedErrorBody
+}
+
+/** `GET /unified/connection/{id}`, as on the wire (the SDK's Connection, snake_case). */
+export interface WireConnection {
+  id?: string
+  integration_type: string
+  integration_name?: string
+  categories: string[]
+  permissions: string[]
+  environment?: string
+  workspace_id?: string
+  is_paused?: boolean
+}
+
+/** One object's IntegrationSupport, as on the wire. */
+export interface WireSupport {
+  methods?: Record<string, boolean>
+  raw_objects?: string[]
+  inbound_fields?: Record<string, string>
+  outbound_fields?: Record<string, string>
+  [flag: `list_${string}` | `search_${string}`]: string | undefined
+}
+
+/** `GET /unified/integration`'s items, as on the wire (the SDK's Integration). */
+export interface WireIntegration {
+  type: string
+  name: string
+  categories: string[]
+  is_active?: boolean
+  rate_limit_description?: string
+  support?: Record<string, WireSupport>
+}
+
+/** `GET /unified/integration`'s parameters, as the SDK sends them. */
+export interface IntegrationParams {
+  type?: string
+  categories?: string[]
+  limit?: number
+  offset?: number
 }
 
 type Fetch = (url: string, init?: RequestInit) => Response | Promise<Response>
@@ -197,9 +262,9 @@ export function standinClient(baseUrl: string, options: { fetch?: Fetch; apiKey?
     const res = await send(`${root}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: auth } })
     const text = await res.text()
     const body = text ? (JSON.parse(text) as unknown) : undefined
-    return res.ok
-      ? { status: res.status, headers: res.headers, data: body as T }
-      : { status: res.status, headers: res.headers, message: (body as { message?: string } | undefined)?.message }
+    if (res.ok) return { status: res.status, headers: res.headers, data: body as T }
+    const error = body as UnifiedErrorBody | undefined
+    return { status: res.status, headers: res.headers, message: error?.message, error }
   }
 
   const e = encodeURIComponent
@@ -223,7 +288,17 @@ export function standinClient(baseUrl: string, options: { fetch?: Fetch; apiKey?
       control<WireRecords[K]>(`/${e(connection)}/${PLURAL[object]}`, json('POST', record)),
     /** With `settings`, replaces the connection's settings; without, reads them. */
     connection: (id: string, settings?: ConnectionInput) =>
-      control<ConnectionSettings & { id: string }>(`/connections/${e(id)}`, settings ? json('POST', settings) : undefined),
+      control<ConnectionView>(`/connections/${e(id)}`, settings ? json('POST', settings) : undefined),
+
+    /** Unified's own routes: a connection (with its integration type) and the integrations' support data. */
+    unified: {
+      connection: (id: string) => crmCall<WireConnection>(`/unified/connection/${e(id)}`, { method: 'GET' }),
+      integrations: (params: IntegrationParams = {}) => {
+        const q = new URLSearchParams()
+        for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) q.append(k, String(one))
+        return crmCall<WireIntegration[]>(`/unified/integration${search(q)}`, { method: 'GET' })
+      },
+    },
 
     /** Unified's CRM routes for one connection and object, as the Worker calls them (counted, limited, faulted). */
     crm<K extends Kind>(connection: string, object: K) {

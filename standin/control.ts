@@ -7,10 +7,12 @@
  *   POST /_standin/faults                      [Fault…] or {faults: [Fault…]}: replaces the faults
  *   GET  /_standin/counters[?connection=&status=]  {"lead.create": 2, …} calls per operation
  *   GET  /_standin/calls                       [Call…] every CRM call, in order, with its status
- *   GET  /_standin/connections                 [{id, profiles, rate_limit, latency_ms}…] connections with settings
- *   GET  /_standin/connections/{id}            {id, profiles, rate_limit, latency_ms}
- *   POST /_standin/connections/{id}            {profile?, profiles?, rate_limit?, latency_ms?}: replaces the
- *                                              connection's settings (what is left out goes back to its default)
+ *   GET  /_standin/connections                 [{id, integration_type, …settings}…] connections with settings
+ *   GET  /_standin/connections/{id}            {id, integration_type, integration, profiles, rate_limit, request_limit,
+ *                                              latency_ms, properties, picklists, page_size}
+ *   POST /_standin/connections/{id}            {integration?, profile?, profiles?, rate_limit?, request_limit?, latency_ms?,
+ *                                              properties?, picklists?, page_size?}: replaces the connection's settings
+ *                                              (what is left out goes back to its default; see ConnectionSettings)
  *   GET  /_standin/{connection}/{leads|contacts|companies|events}   the records, as stored
  *   POST /_standin/{connection}/{leads|contacts|companies|events}   seed one record as if the CRM had it:
  *                                              validated like a create, but not logged or counted and deaf to
@@ -18,15 +20,20 @@
  */
 import { Hono } from 'hono'
 import { insert } from './crm.ts'
+import { integrationOf } from './integrations/index.ts'
 import { invalid } from './objects.ts'
-import { type Fault, KINDS, type Kind, type StandinState, parseSettings } from './state.ts'
+import { parseSettings } from './settings.ts'
+import { type Fault, KINDS, type Kind, type StandinState } from './state.ts'
 
 const PLURALS: Record<string, Kind> = { leads: 'lead', contacts: 'contact', companies: 'company', events: 'event' }
 export const PLURAL_OF = Object.fromEntries(Object.entries(PLURALS).map(([plural, kind]) => [kind, plural])) as Record<Kind, string>
 
 export function controlRoutes(state: StandinState) {
   const app = new Hono()
-  const settings = (id: string) => ({ id, ...state.settingsOf(id) })
+  const settings = (id: string) => {
+    const s = state.settingsOf(id)
+    return { id, integration_type: integrationOf(s.integration, s.profiles).type, ...s }
+  }
 
   app.get('/_standin/health', (c) => c.json({ ok: true }))
   app.post('/_standin/reset', (c) => {

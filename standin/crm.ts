@@ -1,16 +1,22 @@
 /**
  * Unified's CRM routes for lead, contact, company and event:
  * `/crm/{connection_id}/{object}` (list, create) and `/crm/{connection_id}/{object}/{id}`
- * (get, put, patch, delete). Every call is logged, then meets, in order: the
- * connection's rate limit and latency, any fault, the connection's profiles,
- * and finally the records.
+ * (get, put, patch, delete). Every call is logged, then meets, in order:
+ * Unified's rate limit, the CRM's own allowance, the connection's latency,
+ * any fault, what the connection's integration lacks, and finally the records
+ * as that integration treats them (rules.ts). Errors are Unified's
+ * `{statusCode, error, message}`.
  */
-import { Hono } from 'hono'
-import { OBJECTS, fuzzyMatch, invalid } from './objects.ts'
-import { type Call, type Json, KINDS, type Operation, type StandinState } from './state.ts'
+import { type Context, Hono } from 'hono'
+import { requireKey } from './auth.ts'
+import { notImplemented, unifiedError } from './errors.ts'
+import { type IntegrationProfile, type ObjectProfile, integrationOf } from './integrations/index.ts'
+import type { Method } from './integrations/types.ts'
+import { invalid } from './objects.ts'
+import { listPage, planWrite, readable } from './rules.ts'
+import { type Call, type ConnectionSettings, type Json, KINDS, type StandinState } from './state.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const notImplemented = (c: any) => c.json({ message: 'Not implemented' }, 501)
 
 /** Server-set fields: a client cannot write them. */
 export const withoutReadOnly = (body: Json): Json => {
@@ -18,117 +24,116 @@ export const withoutReadOnly = (body: Json): Json => {
   return rest
 }
 
-/** Has the list call a search term? A blank `query` is none. */
-const searchTerm = (c: any): string => (c.req.query('query') ?? '').trim()
+/** What a handler gets: the connection's records of the object, its integration's rules for it, its settings. */
+interface Scope {
+  store: Map<string, Json>
+  rules: ObjectProfile
+  settings: ConnectionSettings
+}
+
+/** Whole seconds to wait, at least 1, for a Retry-After. */
+const seconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)))
 
 export function crmRoutes(state: StandinState) {
   const api = new Hono()
-
-  api.use('/crm/*', async (c, next) => {
-    // The SDK sends the key as the whole header; people send "bearer <key>". Both count.
-    if (!/\S/.test((c.req.header('authorization') ?? '').replace(/^bearer\s*/i, ''))) {
-      return c.json({ message: 'Unauthorized: missing API token' }, 401)
-    }
-    await next()
-  })
+  api.use('/crm/*', requireKey)
 
   for (const kind of KINDS) {
-    /** Logs the call, applies rate limit, latency, faults and profiles, then runs `handler`. */
+    /** Logs the call, applies the limits, latency, faults and what the integration lacks, then runs `handler`. */
     const op =
-      (name: Operation, write: boolean, handler: (c: any, store: Map<string, Json>) => Promise<Response> | Response) =>
-      async (c: any) => {
+      (method: Method, write: boolean, handler: (c: Context, scope: Scope) => Promise<Response> | Response) =>
+      async (c: Context) => {
+        const name = `${kind}.${method}` as const
         const connection = c.req.param('connection') as string
         const call: Call = { op: name, connection, id: c.req.param('id'), query: c.req.query('query'), status: 0, at: Date.now() }
         state.calls.push(call)
-        // Decided on arrival, answered after the latency: a burst is judged by when it came.
-        const retryAfter = state.admit(connection, call.at)
-        const { latency_ms } = state.settingsOf(connection)
-        if (latency_ms) await sleep(latency_ms)
-        if (retryAfter !== undefined) {
-          call.status = 429
-          return c.json({ message: 'Too Many Requests' }, 429, { 'retry-after': String(retryAfter) })
+        const settings = state.settingsOf(connection)
+        const integration = integrationOf(settings.integration, settings.profiles)
+        const answer = (response: Response) => {
+          call.status = response.status
+          return response
         }
+        // Decided on arrival, answered after the latency: a burst is judged by when it came.
+        const limited = settings.rate_limit ? state.admit(`rate:${connection}`, settings.rate_limit.calls_per_second, 1000, call.at) : undefined
+        const overAllowance =
+          limited === undefined && settings.request_limit
+            ? state.admit(`allowance:${connection}`, settings.request_limit.calls, (settings.request_limit.window_seconds ?? Infinity) * 1000, call.at)
+            : undefined
+        if (settings.latency_ms) await sleep(settings.latency_ms)
+        if (limited !== undefined) return answer(unifiedError(c, 429, 'Too Many Requests', { 'retry-after': seconds(limited) }))
+        if (overAllowance !== undefined) return answer(overLimit(c, integration, overAllowance))
         const fault = state.takeFault(name)
         if (fault?.latency_ms) await sleep(fault.latency_ms)
         if (fault?.status) {
-          call.status = fault.status
-          const headers: Record<string, string> = fault.retry_after ? { 'retry-after': fault.retry_after } : {}
-          return c.json({ message: `Stand-in fault: ${fault.status}` }, fault.status, headers)
+          return answer(unifiedError(c, fault.status, `Stand-in fault: ${fault.status}`, fault.retry_after ? { 'retry-after': fault.retry_after } : {}))
         }
-        const response = (await refused(c, connection, name)) ?? (await handler(c, state.connection(connection)[kind]))
+        const rules = integration.objects[kind]
+        const lacking = !rules || !rules.methods.includes(method) || (method === 'list' && refusesQuery(c, rules))
+        const response = lacking ? notImplemented(c) : await handler(c, { store: state.connection(connection)[kind], rules, settings })
         call.status = response.status
         if (fault?.lose_response && write) {
           call.status = 504
-          return c.json({ message: 'Gateway Timeout' }, 504)
+          return unifiedError(c, 504, 'Gateway Timeout')
         }
         return response
       }
 
-    /** What the connection's integration cannot do, answered as Unified answers it. */
-    const refused = async (c: any, connection: string, name: Operation): Promise<Response | undefined> => {
-      if (kind === 'lead' && state.has(connection, 'no-leads')) return notImplemented(c)
-      if (name === 'company.list' && searchTerm(c) && state.has(connection, 'no-company-search')) return notImplemented(c)
-      if ((name === 'event.create' || name === 'event.update') && state.has(connection, 'no-form-events')) {
-        // Hono caches the parsed body, so the handler reads it again for free.
-        const body = (await c.req.json().catch(() => undefined)) as Json | undefined
-        if (body?.type === 'FORM') return c.json({ message: 'Unsupported event type' }, 400)
-      }
-      return undefined
-    }
-
     const base = `/crm/:connection/${kind}`
-    const notFound = (c: any) => c.json({ message: `${kind} not found` }, 404)
+    const notFound = (c: Context) => unifiedError(c, 404, `${kind} not found`)
 
     api.get(
       base,
-      op(`${kind}.list`, false, (c, store) => {
-        const connection = c.req.param('connection') as string
-        const query = state.has(connection, 'query-ignored') ? '' : (c.req.query('query') ?? '')
-        const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 100)
-        const offset = Number(c.req.query('offset') ?? 0) || 0
-        const filters = Object.entries(OBJECTS[kind].filters).flatMap(([param, test]) => {
-          const value = c.req.query(param)
-          return value === undefined ? [] : [(r: Json) => test(r, value)]
-        })
-        const all = [...store.values()].filter((r) => (!query || fuzzyMatch(kind, r, query)) && filters.every((f) => f(r)))
-        return c.json(all.slice(offset, offset + limit))
-      }),
+      op('list', false, (c, { store, rules, settings }) => c.json(listPage(kind, rules, (p) => c.req.query(p), [...store.values()], settings))),
     )
     api.post(
       base,
-      op(`${kind}.create`, true, async (c, store) => {
+      op('create', true, async (c, { store, rules, settings }) => {
         const body = await c.req.json().catch(() => undefined)
         const problem = invalid(kind, body)
-        if (problem) return c.json({ message: problem }, 400)
-        return c.json(insert(state, store, withoutReadOnly(body)))
+        if (problem) return unifiedError(c, 400, problem)
+        const plan = planWrite(kind, rules, withoutReadOnly(body), undefined, settings)
+        if ('refusal' in plan) return unifiedError(c, plan.refusal.status, plan.refusal.message)
+        return c.json(readable(rules, insert(state, store, plan.fields)))
       }),
     )
     api.get(
       `${base}/:id`,
-      op(`${kind}.get`, false, (c, store) => {
-        const record = store.get(c.req.param('id'))
-        return record ? c.json(record) : notFound(c)
+      op('get', false, (c, { store, rules }) => {
+        const record = store.get(c.req.param('id') as string)
+        return record ? c.json(readable(rules, record)) : notFound(c)
       }),
     )
-    const update = op(`${kind}.update`, true, async (c, store) => {
-      const record = store.get(c.req.param('id'))
+    const update = op('update', true, async (c, { store, rules, settings }) => {
+      const record = store.get(c.req.param('id') as string)
       if (!record) return notFound(c)
       const body = await c.req.json().catch(() => undefined)
       const problem = invalid(kind, body)
-      if (problem) return c.json({ message: problem }, 400)
+      if (problem) return unifiedError(c, 400, problem)
+      const plan = planWrite(kind, rules, withoutReadOnly(body), record, settings)
+      if ('refusal' in plan) return unifiedError(c, plan.refusal.status, plan.refusal.message)
       // Unified updates only the fields sent; a list sent replaces the list.
-      const next = { ...record, ...withoutReadOnly(body), updated_at: new Date().toISOString() }
+      const next = { ...record, ...plan.fields, updated_at: new Date().toISOString() }
       store.set(record.id as string, next)
-      return c.json(next)
+      return c.json(readable(rules, next))
     })
     api.put(`${base}/:id`, update)
     api.patch(`${base}/:id`, update)
     api.delete(
       `${base}/:id`,
-      op(`${kind}.remove`, true, (c, store) => (store.delete(c.req.param('id')) ? c.body(null, 200) : notFound(c))),
+      op('remove', true, (c, { store }) => (store.delete(c.req.param('id') as string) ? c.body(null, 200) : notFound(c))),
     )
   }
   return api
+}
+
+/** A non-blank `query` where the integration refuses one it does not take. */
+const refusesQuery = (c: Context, rules: ObjectProfile) =>
+  rules.list.unsupported_query === 'refused' && !rules.list.options.includes('query') && !!(c.req.query('query') ?? '').trim()
+
+/** A call past the CRM's allowance, answered as that CRM answers it. */
+function overLimit(c: Context, integration: IntegrationProfile, waitMs: number): Response {
+  const { status, message, retry_after } = integration.over_limit
+  return unifiedError(c, status, message, retry_after && Number.isFinite(waitMs) ? { 'retry-after': seconds(waitMs) } : {})
 }
 
 /** Stores a new record with server-set id and timestamps (a seed may bring its own timestamps). */

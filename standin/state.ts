@@ -1,13 +1,14 @@
 /**
  * What the stand-in remembers: records per connection, faults, the call log,
- * and each connection's settings (capability profiles, rate limit, latency).
+ * and each connection's settings (integration, restrictions, limits, latency).
  */
 
 export type Json = Record<string, unknown>
 
 export const KINDS = ['lead', 'contact', 'company', 'event'] as const
 export type Kind = (typeof KINDS)[number]
-export type Operation = `${Kind}.${'list' | 'get' | 'create' | 'update' | 'remove'}`
+/** A CRM call, or one of Unified's own: reading a connection, listing integrations. */
+export type Operation = `${Kind}.${'list' | 'get' | 'create' | 'update' | 'remove'}` | 'connection.get' | 'integration.list'
 
 /**
  * A switchable fault. Matches calls by operation (all when absent) and fires
@@ -37,10 +38,11 @@ export interface Call {
 }
 
 /**
- * What an integration behind a connection can do. Real CRMs differ, and
- * Unified passes that on (501 for what an integration lacks), so the Worker
- * must be tested against more than the happy CRM. Profiles combine.
- * - full: everything works (the default; no restriction)
+ * Restrictions on the integration behind a connection (integrations/index.ts
+ * applies them). Real CRMs differ, and Unified passes that on (501 for what an
+ * integration lacks), so the Worker must be tested against more than the happy
+ * CRM. Profiles combine.
+ * - full: no restriction (the default)
  * - no-leads: every lead route answers 501 {"message":"Not implemented"}
  * - query-ignored: list endpoints ignore `query` (filters and paging still apply)
  * - no-company-search: listing companies with a `query` answers 501
@@ -49,17 +51,36 @@ export interface Call {
 export const PROFILES = ['full', 'no-leads', 'query-ignored', 'no-company-search', 'no-form-events'] as const
 export type Profile = (typeof PROFILES)[number]
 
-/** A connection's settings as `/_standin/connections/{id}` shows them. */
+/** A connection's settings as `/_standin/connections/{id}` shows them (settings.ts reads them). */
 export interface ConnectionSettings {
+  /** The integration behind it (integrations/): `standin` (permissive, the default), `salesforce`, `hubspot`, … */
+  integration: string
   /** Never empty: `["full"]` when nothing is restricted. */
   profiles: Profile[]
-  /** Calls allowed in any 1-second window (every CRM call counts); null: unlimited. */
+  /** Unified's own limit: calls allowed in any 1-second window (every CRM call counts), past it 429; null: unlimited. */
   rate_limit: { calls_per_second: number } | null
+  /** The CRM's own allowance: calls in a rolling window (null: never renewed); past it, refused as the integration refuses. */
+  request_limit: { calls: number; window_seconds: number | null } | null
   /** Added to every CRM call of the connection before it answers. */
   latency_ms: number
+  /** Custom properties the account has: where the integration wants them to exist, metadata slugs must be among them. */
+  properties: string[]
+  /** Restricted picklists' values per field, replacing the integration's (an org's own Lead Status). */
+  picklists: Record<string, string[]>
+  /** Records per page where the integration ignores `limit`; null: its own page size. */
+  page_size: number | null
 }
 
-const DEFAULT_SETTINGS: ConnectionSettings = { profiles: ['full'], rate_limit: null, latency_ms: 0 }
+export const DEFAULT_SETTINGS: ConnectionSettings = {
+  integration: 'standin',
+  profiles: ['full'],
+  rate_limit: null,
+  request_limit: null,
+  latency_ms: 0,
+  properties: [],
+  picklists: {},
+  page_size: null,
+}
 
 type Records = Record<Kind, Map<string, Json>>
 
@@ -68,7 +89,7 @@ export class StandinState {
   settings = new Map<string, ConnectionSettings>()
   faults: Fault[] = []
   calls: Call[] = []
-  /** Per connection, when its admitted calls arrived (for the sliding-window rate limit). */
+  /** Per limit (`rate:<connection>`, `allowance:<connection>`), when its admitted calls arrived. */
   #admitted = new Map<string, number[]>()
   #seq = 0
 
@@ -80,10 +101,6 @@ export class StandinState {
 
   settingsOf(id: string): ConnectionSettings {
     return this.settings.get(id) ?? DEFAULT_SETTINGS
-  }
-
-  has(id: string, profile: Profile): boolean {
-    return this.settingsOf(id).profiles.includes(profile)
   }
 
   newId(): string {
@@ -111,16 +128,15 @@ export class StandinState {
   }
 
   /**
-   * Admits a call under the connection's rate limit, or returns the seconds
-   * until a slot frees (the Retry-After). Refused calls take no slot, as a
-   * token-per-call limiter would not charge a call it turned away.
+   * Admits a call under a sliding-window limit of `calls` per `windowMs`, or
+   * returns the milliseconds until a slot frees (Infinity when the window never
+   * rolls). Refused calls take no slot, as a limiter would not charge a call it
+   * turned away.
    */
-  admit(connection: string, now = Date.now()): number | undefined {
-    const limit = this.settingsOf(connection).rate_limit
-    if (!limit) return undefined
-    const recent = (this.#admitted.get(connection) ?? []).filter((t) => now - t < 1000)
-    this.#admitted.set(connection, recent)
-    if (recent.length >= limit.calls_per_second) return Math.max(1, Math.ceil((recent[0]! + 1000 - now) / 1000))
+  admit(key: string, calls: number, windowMs: number, now = Date.now()): number | undefined {
+    const recent = (this.#admitted.get(key) ?? []).filter((t) => now - t < windowMs)
+    this.#admitted.set(key, recent)
+    if (recent.length >= calls) return recent.length ? recent[0]! + windowMs - now : windowMs
     recent.push(now)
     return undefined
   }
@@ -139,22 +155,3 @@ export class StandinState {
   }
 }
 
-/** Reads a connection's settings from `POST /_standin/connections/{id}`'s body; a string is what is wrong. */
-export function parseSettings(body: unknown): ConnectionSettings | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object'
-  const { profile, profiles = [], rate_limit = null, latency_ms = 0 } = body as Json
-  const named = [...(profile === undefined ? [] : [profile]), ...(Array.isArray(profiles) ? profiles : [profiles])]
-  const unknown = named.filter((p) => !PROFILES.includes(p as Profile))
-  if (unknown.length) return `unknown profile(s) ${JSON.stringify(unknown)}; known: ${PROFILES.join(', ')}`
-  const restricted = [...new Set(named as Profile[])].filter((p) => p !== 'full')
-  if (rate_limit !== null) {
-    const r = (rate_limit as Json | undefined)?.calls_per_second
-    if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) return 'rate_limit.calls_per_second must be a whole number >= 1 (or rate_limit null)'
-  }
-  if (typeof latency_ms !== 'number' || !(latency_ms >= 0)) return 'latency_ms must be a number >= 0'
-  return {
-    profiles: restricted.length ? restricted : ['full'],
-    rate_limit: rate_limit === null ? null : { calls_per_second: (rate_limit as { calls_per_second: number }).calls_per_second },
-    latency_ms,
-  }
-}

@@ -20,6 +20,19 @@ import { type WireInput, standinClient } from '../standin/client'
 
 const CONN = 'conn-a'
 
+/** A connection's settings when nothing was set. */
+const DEFAULTS = {
+  integration: 'standin',
+  integration_type: 'standin',
+  profiles: ['full'],
+  rate_limit: null,
+  request_limit: null,
+  latency_ms: 0,
+  properties: [],
+  picklists: {},
+  page_size: null,
+}
+
 /** A fresh stand-in, its state, and the shared client talking to it through `app.request`. */
 function fresh() {
   const state = new StandinState()
@@ -129,7 +142,7 @@ describe.each(KINDS)('%s CRUD', (kind) => {
     const { app } = fresh()
     const res = await app.request(`/crm/${CONN}/${kind}`)
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({ message: 'Unauthorized: missing API token' })
+    expect(await res.json()).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Unauthorized: missing API token' })
   })
 })
 
@@ -243,9 +256,14 @@ describe('list filters and paging', () => {
 describe('connection profiles', () => {
   it('are full by default, and listed as set', async () => {
     const { client } = fresh()
-    expect(await client.connection(CONN)).toEqual({ id: CONN, profiles: ['full'], rate_limit: null, latency_ms: 0 })
+    expect(await client.connection(CONN)).toEqual({ id: CONN, ...DEFAULTS })
     await client.connection(CONN, { profiles: ['no-leads', 'no-form-events'] })
-    expect(await client.connection(CONN)).toEqual({ id: CONN, profiles: ['no-leads', 'no-form-events'], rate_limit: null, latency_ms: 0 })
+    expect(await client.connection(CONN)).toEqual({
+      id: CONN,
+      ...DEFAULTS,
+      profiles: ['no-leads', 'no-form-events'],
+      integration_type: 'standin+no-leads+no-form-events',
+    })
     expect(await client.connection('conn-b')).toMatchObject({ profiles: ['full'] })
   })
 
@@ -432,16 +450,24 @@ describe('faults on the new operations', () => {
   })
 })
 
-it('reset clears records, faults, calls, profiles, rate limits and latency', async () => {
+it('reset clears records, faults, calls, integrations, profiles, limits and latency', async () => {
   const { client, state } = fresh()
   for (const kind of KINDS) await client.crm(CONN, kind).create({})
-  await client.connection(CONN, { profiles: ['no-leads'], rate_limit: { calls_per_second: 1 }, latency_ms: 200 })
+  await client.connection(CONN, {
+    integration: 'minimal',
+    profiles: ['no-leads'],
+    rate_limit: { calls_per_second: 1 },
+    request_limit: { calls: 1 },
+    latency_ms: 200,
+    properties: ['x'],
+    page_size: 1,
+  })
   await client.faults([{ operations: ['contact.list'], status: 500 }])
   await client.reset()
   expect(state.faults).toEqual([])
   expect(await client.calls()).toEqual([])
   expect(await client.counters()).toEqual({})
-  expect(await client.connection(CONN)).toEqual({ id: CONN, profiles: ['full'], rate_limit: null, latency_ms: 0 })
+  expect(await client.connection(CONN)).toEqual({ id: CONN, ...DEFAULTS })
   for (const kind of KINDS) expect(await client.records(CONN, kind)).toEqual([])
   const start = Date.now()
   const answers = [await client.crm(CONN, 'lead').list(), await client.crm(CONN, 'contact').list(), await client.crm(CONN, 'lead').list()]
