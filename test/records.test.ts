@@ -224,8 +224,20 @@ describe('company', () => {
     expect((await standin.counters())['company.list']).toBe(1) // by name only: a free-mail domain is not searched
   })
 
-  it('falls back to the company’s name where the CRM can’t search companies', async () => {
+  it('reads every company and compares exactly where the CRM’s support data says it can’t search companies by query', async () => {
     await client.connection(CONNECTION, { profiles: ['no-company-search'] })
+    const post1 = await post('both', { write: 'contact+lead', company: true }, { email: `one-${rand()}@hooli.test`, company_name: 'Hooli' })
+    await waitForState(post1, 'written')
+    const post2 = await post('both', { write: 'contact+lead', company: true }, { email: `two-${rand()}@hooli.test`, company_name: 'Hooli' })
+    await waitForState(post2, 'written')
+    expect(await records('company')).toEqual([expect.objectContaining({ name: 'Hooli' })])
+    // No search by query was sent: the CRM would have answered 501.
+    expect(await client.counters(CONNECTION, { status: 501 })).toEqual({})
+  })
+
+  it('falls back to the company’s name where the CRM can’t search companies and its support data can’t be read', async () => {
+    await client.connection(CONNECTION, { profiles: ['no-company-search'] })
+    await standin.faults([{ operations: ['connection.get'], status: 503 }])
     const email = `fallback-${rand()}@hooli.test`
     const id = await post('both', { write: 'contact+lead', company: true }, { email, company_name: 'Hooli' })
     await waitForState(id, 'written')

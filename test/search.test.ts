@@ -56,7 +56,7 @@ describe('a cut-off search never creates', () => {
     await nearMisses('bulk@elsewhere.example', 2_000)
     const id = await post({ email: unique('ignored') })
     const row = await waitForState(id, 'failed', 45_000)
-    expect(row.last_error).toContain('ignores the search query')
+    expect(row.last_error).toContain("can't search leads by query")
     expect((await standin.counters())['lead.create']).toBeUndefined()
   })
 })

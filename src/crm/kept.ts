@@ -28,6 +28,11 @@ const itemKey = (field: string, item: unknown, country?: string): string => {
   return typeof item === 'string' ? item : JSON.stringify(item)
 }
 
+/** The same entry: a custom field by its slug and value, an email or phone by its key. */
+const sameItem = (field: string, a: unknown, b: unknown, country?: string): boolean =>
+  itemKey(field, a, country) === itemKey(field, b, country) &&
+  (field !== 'metadata' || JSON.stringify((a as { value?: unknown }).value) === JSON.stringify((b as { value?: unknown }).value))
+
 const descriptor = (field: string, key?: string) => (key === undefined ? wire(field) : `${wire(field)}:${key}`)
 
 /**
@@ -56,7 +61,7 @@ export function trim<R extends object>(
       const kept = value.filter((item) => !dropped.has(descriptor(field, itemKey(field, item, country))))
       const before = Array.isArray(current?.[field]) ? (current[field] as unknown[]) : undefined
       // Nothing left to add to what the record has: the field is not sent at all.
-      if (kept.length === 0 || (before && kept.length === before.length && kept.every((k, i) => itemKey(field, k, country) === itemKey(field, before[i], country)))) continue
+      if (kept.length === 0 || (before && kept.length === before.length && kept.every((k, i) => sameItem(field, k, before[i], country)))) continue
       out[field] = kept
       continue
     }
