@@ -82,7 +82,7 @@ describe('answers the SDK cannot read', () => {
     await standin.faults([{ operations: ['lead.create'], status: 400 }])
     const id = await post({ email: unique('quiet') })
     const row = await waitForState(id, 'failed')
-    expect(row.last_error).toBe('create lead: Unified answered 400 (SDKError): Stand-in fault: 400')
+    expect(row.last_error).toMatch(/^create lead: Unified answered 400 \(SDKError\): .+\. fix: give each field the CRM names a value under form "contact"/)
   })
 })
 

@@ -37,6 +37,8 @@ export function valuesOf(draft: LeadDraft): string[] {
     draft.name,
     draft.companyName,
     draft.title,
+    draft.source,
+    draft.status,
     ...draft.emails,
     ...draft.phones,
     ...draft.websites,

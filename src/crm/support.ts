@@ -47,6 +47,8 @@ export interface Capabilities {
 export const SUPPORT_KEYS: Record<ObjectName, string> = { lead: 'crm_lead', contact: 'crm_contact', company: 'crm_company', event: 'crm_event' }
 
 const UNKNOWN: ObjectSupport = { list: 'unknown', get: 'unknown', create: 'unknown', update: 'unknown', remove: 'unknown', query: 'unknown', limit: 'unknown', offset: 'unknown' }
+/** An object the integration does not implement at all. */
+const ABSENT: ObjectSupport = { list: 'no', get: 'no', create: 'no', update: 'no', remove: 'no', query: 'no', limit: 'no', offset: 'no', writes: [] }
 
 /** Nothing known: every object tried as before. */
 export const fallback = (error?: string, integration?: string, at = Date.now()): Capabilities => ({
@@ -87,8 +89,13 @@ function objectSupport(s: IntegrationSupport | undefined): ObjectSupport {
 
 /** The capabilities of an integration from its `support` map; an object Unified lists no support for is unknown. */
 export function capabilitiesOf(integration: string, support: Record<string, IntegrationSupport> | undefined, at = Date.now()): Capabilities {
+  // Where Unified lists some CRM objects of an integration, one it leaves out is one it doesn't implement (HubSpot's leads).
+  const listsCrm = Object.values(SUPPORT_KEYS).some((k) => support?.[k])
   const objects = Object.fromEntries(
-    (Object.keys(SUPPORT_KEYS) as ObjectName[]).map((o) => [o, objectSupport(support?.[SUPPORT_KEYS[o]])]),
+    (Object.keys(SUPPORT_KEYS) as ObjectName[]).map((o) => {
+      const s = support?.[SUPPORT_KEYS[o]]
+      return [o, s ? objectSupport(s) : listsCrm ? ABSENT : UNKNOWN]
+    }),
   ) as Record<ObjectName, ObjectSupport>
   return { integration, from: 'unified', objects, at }
 }
@@ -103,10 +110,16 @@ export const keeps = (caps: Capabilities | undefined, object: ObjectName, field:
   return !writes || writes.includes(field)
 }
 
-/** The person-like records a write mode makes on this CRM: `auto` is a lead where the CRM can create leads, else a contact. */
+/**
+ * The person-like records a write mode makes on this CRM. `auto`: a lead where the CRM can create
+ * leads, else a contact; and where its leads can't hold an email but its contacts can (a lead that
+ * hangs off a person), a contact and a lead linked to it, so the person is findable.
+ */
 export function personObjects(mode: WriteMode, caps: Capabilities | undefined): { lead: boolean; contact: boolean } {
-  if (mode === 'auto') return cannot(caps, 'lead', 'create') ? { lead: false, contact: true } : { lead: true, contact: false }
-  return { lead: mode !== 'contact', contact: mode !== 'lead' }
+  if (mode !== 'auto') return { lead: mode !== 'contact', contact: mode !== 'lead' }
+  if (cannot(caps, 'lead', 'create')) return { lead: false, contact: true }
+  if (!keeps(caps, 'lead', 'emails') && keeps(caps, 'contact', 'emails') && !cannot(caps, 'contact', 'create')) return { lead: true, contact: true }
+  return { lead: true, contact: false }
 }
 
 /** A record read back shows `field` (its wire name): yes unless Unified lists the object's readable fields without it. */

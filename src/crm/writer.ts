@@ -6,7 +6,7 @@
  * caller (the person's Durable Object) keeps what was written, so a retry
  * resumes where the last try stopped.
  */
-import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
+import { DEFAULT_PLAN, type LeadDraft, type TimelineEntry } from '../lead/draft'
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
 import { maskReason, valuesOf } from './refusal'
@@ -79,14 +79,18 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
   let wanted = personObjects(plan.write, t.caps)
   // A CRM that takes no note for these records keeps the submission in a custom field of the record instead.
   const timeline = plan.timeline && given.timeline ? given.timeline : undefined
+  /** Where the fields the record doesn't keep can be read: names only, never values. */
+  const logOnly = (entry: TimelineEntry) => `its fields (${entry.fields.map((f) => f.name).join(', ')}) are in the submission log only (until retention)`
   let draft = given
+  let note = !!timeline
   if (timeline && !noteTakes(t, wanted, plan.company)) {
+    note = false
     const object = wanted.lead ? 'lead' : 'contact'
     if (keeps(t.caps, object, 'metadata')) {
       draft = { ...given, metadata: [...given.metadata, { slug: NOTE_FIELD, value: noteText(hooks.submission, timeline), format: 'TEXTAREA' }] }
       warnings.push(`timeline note: this CRM takes no note on a ${object} alone; the submission was kept in the ${object}'s custom field ${NOTE_FIELD}`)
     } else {
-      warnings.push(`timeline note: this CRM takes no note on a ${object} alone, nor custom fields; the submission's fields beyond the record's are in the submission log only (until retention)`)
+      warnings.push(`timeline note: this CRM takes no note on a ${object} alone, nor custom fields; ${logOnly(timeline)}`)
     }
   }
   const records: PersonRecords = { ...known }
@@ -120,7 +124,7 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
       beforeCreate: () => hooks.beforeCreate(name),
       createRefused: () => hooks.createRefused(name),
       dropped: new Set(before?.id && before.dropped ? before.dropped : []),
-      ...(timeline && draft === given ? { alsoOn: 'the timeline note' } : {}),
+      ...(note ? { alsoOn: 'the timeline note' } : draft !== given ? { alsoOn: `custom field ${NOTE_FIELD}` } : {}),
     })
     for (const w of result.warnings) warnings.push(w)
     // What the CRM dropped of this very record is remembered with it; a record found anew starts from nothing.
@@ -151,7 +155,7 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
     }
   }
   let eventId: string | undefined
-  if (timeline && draft === given) {
+  if (timeline && note) {
     try {
       eventId = await recordEvent(
         t,
@@ -164,7 +168,7 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
       // A note the CRM refuses never fails a person who is written.
       if (!(error instanceof NoteRefused)) throw error
       const why = error.reason ? `${error.why}: ${maskReason(error.reason, valuesOf(given))}` : error.why
-      warnings.push(`timeline note: not written (${why}); the submission's fields beyond the record's are in the submission log only (until retention)`)
+      warnings.push(`timeline note: not written (${why}); ${logOnly(timeline)}`)
     }
   }
   return {

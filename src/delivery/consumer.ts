@@ -72,8 +72,16 @@ export async function identify(env: Env, connection: string, m: LeadMessage, dra
 
 const failedOutcome = (error: string): WriteOutcome => ({ ok: false, error, retryable: true })
 
-const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | undefined, origin: Origin) =>
-  unsupported ? `${UNSUPPORTED_FIX[unsupported](whereConfigured(origin))}, then replay (${error})` : error
+/** A record the CRM refused (a required field, a picklist value, a link it needs): what to set, wherever the source is configured. */
+const refusalFix = (where: string) =>
+  `fix: give each field the CRM names a value under ${where}'s defaults (first_name, last_name, company_name, title), or its status a value of the CRM's picklist; a record the CRM wants linked to a person or organization: write = "contact+lead" or company = true; then replay`
+
+const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | undefined, origin: Origin, status?: number) =>
+  unsupported
+    ? `${UNSUPPORTED_FIX[unsupported](whereConfigured(origin))}, then replay (${error})`
+    : status === 400 || status === 422
+      ? `${error}. ${refusalFix(whereConfigured(origin))}`
+      : error
 
 export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
@@ -190,7 +198,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   await recordOutcome(env.DB, m, keyHash, {
     state: 'failed',
     attempts,
-    lastError: withFix(outcome.error, outcome.unsupported, m.origin),
+    lastError: withFix(outcome.error, outcome.unsupported, m.origin, outcome.status),
     status: outcome.status,
     person,
     keys,
