@@ -44,9 +44,13 @@ describe('from Unified’s support data', () => {
       source: 'form "a" ([vars.FORMS.a])',
       writes: ['lead', 'event'],
       problems: [],
-      notes: ['write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)'],
+      notes: [
+        'write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)',
+        'this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)',
+      ],
     })
-    expect(source(r, 'both')).toMatchObject({ writes: ['contact', 'lead', 'company', 'event'], problems: [], notes: [] })
+    expect(source(r, 'both')).toMatchObject({ writes: ['contact', 'lead', 'company', 'event'], problems: [] })
+    expect(source(r, 'both').notes).toEqual(['this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)'])
     // Unified's two reads of the connection and its integration only: the CRM was not called.
     expect(await standin.counters()).toEqual({})
     expect(await client.counters(CONNECTION)).toEqual({ 'connection.get': 1 })
@@ -76,6 +80,7 @@ describe('from Unified’s support data', () => {
     expect(a.notes).toEqual([
       'write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)',
       'search by query not supported on leads: lead-intake reads every lead (up to 2,000) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger (Unified’s support data)',
+      'this CRM doesn’t write first_name, last_name, title on a lead: a submission’s values are not sent there (each submission says so in its warnings) (Unified’s support data)',
       'this CRM writes no custom fields on a lead: consent, UTM and other custom fields are not written (each submission says so in its warnings) (Unified’s support data)',
       'this CRM links a note only to a contact or company: its fields beyond the record’s are in the submission log only (until retention); for the note, set write = "contact+lead", or company = true on form "a" ([vars.FORMS.a]) (Unified’s support data)',
     ])
@@ -92,6 +97,7 @@ describe('from Unified’s support data', () => {
       'write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)',
       'search by query not supported on leads: lead-intake reads every lead (up to 2,000) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger (Unified’s support data)',
       'this CRM can’t read a lead back: a known person’s lead is not updated by later submissions (each says so in its warnings) (Unified’s support data)',
+      'this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)',
       'this CRM has no timeline notes: it is kept in the lead’s custom field lead_intake_note; set timeline = false on form "a" ([vars.FORMS.a]) if that is not wanted (read-only probe)',
     ])
     expect(source(r, 'c').notes).toContain(

@@ -124,6 +124,12 @@ function findsBy(o: ObjectReport | undefined): 'query' | 'pages' | 'no' | 'unkno
 /** A write keeps this field: yes unless Unified lists the object's fields without it. */
 const keeps = (o: ObjectReport | undefined, field: string) => !o?.writes || o.writes.includes(field)
 
+/** The fields of a person a source most often brings, as Unified names them on each object. */
+const PERSON_FIELDS = {
+  lead: ['emails', 'telephones', 'first_name', 'last_name', 'company_name', 'title'],
+  contact: ['emails', 'telephones', 'first_name', 'last_name', 'title'],
+} as const
+
 /** Links a note takes, in the order a reader would name them. */
 const NOTE_LINKS = [
   ['contact_ids', 'contact'],
@@ -163,6 +169,8 @@ function check(source: SourcePlan, objects: ObjectReport[]): SourceCheck {
       notes.push(`search by query not supported on ${name}s: lead-intake reads every ${name} (up to 2,000) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger${per(o)}`)
     if (o?.methods?.get === 'no') notes.push(`this CRM can’t read a ${name} back: a known person’s ${name} is not updated by later submissions (each says so in its warnings)${per(o)}`)
     else if (o?.methods?.update === 'no') notes.push(`this CRM can’t update a ${name}: a known person’s ${name} keeps what it has; what later submissions change is in their warnings${per(o)}`)
+    const unwritten = PERSON_FIELDS[name].filter((f) => !keeps(o, f))
+    if (unwritten.length) notes.push(`this CRM doesn’t write ${unwritten.join(', ')} on a ${name}: a submission’s ${unwritten.length === 1 ? 'value is' : 'values are'} not sent there (each submission says so in its warnings)${per(o)}`)
     if (!keeps(o, 'metadata')) notes.push(`this CRM writes no custom fields on a ${name}: consent, UTM and other custom fields are not written (each submission says so in its warnings)${per(o)}`)
     const missing = (o?.requires ?? []).filter((f) => !plan.defaults?.[f as keyof NonNullable<WritePlan['defaults']>])
     if (missing.length) notes.push(`this CRM needs ${missing.join(', ')} on a new ${name}: a submission without them is refused unless ${where} sets defaults for them${per(o)}`)

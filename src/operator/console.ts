@@ -252,7 +252,7 @@ function auditSection(rows: AuditRow[]): string {
 function objectRow(o: ObjectReport): string {
   const cells =
     o.from === 'unified'
-      ? [o.methods?.list, o.methods?.get, o.methods?.create, o.methods?.update, o.query === 'yes' ? 'by query' : o.query === 'no' ? 'reads every record' : 'unknown', o.writes ? o.writes.join(', ') : 'not listed']
+      ? [o.methods?.list, o.methods?.get, o.methods?.create, o.methods?.update, o.object === 'event' ? 'not needed' : o.query === 'yes' ? 'by query' : o.query === 'no' ? 'reads every record' : 'unknown', o.writes ? o.writes.join(', ') : 'not listed']
       : [o.readable, '—', '—', '—', o.searchable, '—']
   return `<tr><td>${e(o.object)}</td><td>${o.from === 'unified' ? 'Unified’s support data' : 'read-only probe'}</td>${cells.map((c) => `<td>${e(c ?? '')}</td>`).join('')}<td>${e(o.error ?? '')}</td></tr>`
 }
