@@ -28,7 +28,7 @@ const object = (r: ConnectionReport, name: string) => r.objects.find((o) => o.ob
 describe('from Unified’s support data', () => {
   it('salesforce-like: the integration and what it can do per object, with no call to the CRM itself', async () => {
     await client.connection(CONNECTION, { integration: 'salesforce' })
-    const r = await check({ a: {}, both: { write: 'contact+lead', company: true } })
+    const r = await check({ a: {}, both: { write: 'contact+lead', company: true, defaults: { title: 'Buyer', last_name: 'Unknown' } } })
     expect(r).toMatchObject({ integration: 'salesforce', support: 'unified' })
     expect(r.supportError).toBeUndefined()
     expect(r.objects.map((o) => [o.object, o.from])).toEqual([
@@ -50,7 +50,10 @@ describe('from Unified’s support data', () => {
       ],
     })
     expect(source(r, 'both')).toMatchObject({ writes: ['contact', 'lead', 'company', 'event'], problems: [] })
-    expect(source(r, 'both').notes).toEqual(['this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)'])
+    expect(source(r, 'both').notes).toEqual([
+      'this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)',
+      'this CRM doesn’t write title on a lead: defaults.title on form "both" ([vars.FORMS.both]) has no effect there (Unified’s support data)',
+    ])
     // Unified's two reads of the connection and its integration only: the CRM was not called.
     expect(await standin.counters()).toEqual({})
     expect(await client.counters(CONNECTION)).toEqual({ 'connection.get': 1 })

@@ -172,10 +172,9 @@ function check(source: SourcePlan, objects: ObjectReport[]): SourceCheck {
     const unwritten = PERSON_FIELDS[name].filter((f) => !keeps(o, f))
     if (unwritten.length) notes.push(`this CRM doesn’t write ${unwritten.join(', ')} on a ${name}: a submission’s ${unwritten.length === 1 ? 'value is' : 'values are'} not sent there (each submission says so in its warnings)${per(o)}`)
     if (!keeps(o, 'metadata')) notes.push(`this CRM writes no custom fields on a ${name}: consent, UTM and other custom fields are not written (each submission says so in its warnings)${per(o)}`)
-    const missing = (o?.requires ?? []).filter((f) => !plan.defaults?.[f as keyof NonNullable<WritePlan['defaults']>])
-    if (missing.length) notes.push(`this CRM needs ${missing.join(', ')} on a new ${name}: a submission without them is refused unless ${where} sets defaults for them${per(o)}`)
     const unkept = Object.keys(plan.defaults ?? {}).filter((f) => !keeps(o, f))
-    if (unkept.length) notes.push(`this CRM doesn’t write ${unkept.join(', ')} on a ${name}: those defaults on ${where} have no effect${per(o)}`)
+    if (unkept.length)
+      notes.push(`this CRM doesn’t write ${unkept.join(', ')} on a ${name}: ${unkept.map((f) => `defaults.${f}`).join(', ')} on ${where} ${unkept.length === 1 ? 'has' : 'have'} no effect there${per(o)}`)
   }
   if (plan.company) {
     const o = at('company')
