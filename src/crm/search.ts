@@ -5,6 +5,7 @@
  */
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
+import type { ObjectName } from './objects/name'
 import type { CrmObject, ListQuery } from './objects/types'
 
 /** Read this many candidates per page… */
@@ -17,6 +18,9 @@ export const PAGE_SIZE = 100
  * fails, visibly.
  */
 export const MAX_PAGES = 20
+
+/** The integration ignores `limit` (Unified's support data): it answers pages of its own size, so a short page is not the end, an empty one is. */
+const ownPages = (t: CrmTarget, name: ObjectName) => t.caps?.objects[name].limit === 'no'
 
 export interface Search<R> {
   /** What is searched for, for messages: "email", "phone", "domain", "name". */
@@ -35,18 +39,21 @@ export async function searchAll<R extends { id?: string }>(t: CrmTarget, object:
   let ignoredQuery = false
   const cutOff = (why: string) =>
     new CrmError(`find ${object.name} by ${s.label}: search cut off (${why}); not created, so as not to duplicate an existing ${object.name}. See README "Troubleshooting"`, false)
+  const own = ownPages(t, object.name)
+  let offset = 0
   for (let page = 0; page < MAX_PAGES; page++) {
-    const records = await object.list(t, { query: s.query, limit: PAGE_SIZE, offset: page * PAGE_SIZE })
+    const records = await object.list(t, { query: s.query, limit: PAGE_SIZE, offset })
+    offset += records.length
     for (const r of records) {
       if (r.id && seen.has(r.id)) throw cutOff('the CRM repeated records across pages (it ignores offset)')
       if (r.id) seen.add(r.id)
       if (!s.searchable(r).includes(s.query.toLowerCase())) ignoredQuery = true
       if (s.matches(r)) matches.push(r)
     }
-    if (records.length > PAGE_SIZE) throw cutOff(`the CRM returned more than the ${PAGE_SIZE} records asked for (it ignores limit)`)
-    if (records.length < PAGE_SIZE) return matches
+    if (!own && records.length > PAGE_SIZE) throw cutOff(`the CRM returned more than the ${PAGE_SIZE} records asked for (it ignores limit)`)
+    if (own ? records.length === 0 : records.length < PAGE_SIZE) return matches
   }
-  throw cutOff(ignoredQuery ? `the CRM ignores the search query and lists every ${object.name}` : `more than ${MAX_PAGES * PAGE_SIZE} candidates`)
+  throw cutOff(ignoredQuery ? `the CRM ignores the search query and lists every ${object.name}` : own ? `more than ${MAX_PAGES} pages of candidates` : `more than ${MAX_PAGES * PAGE_SIZE} candidates`)
 }
 
 /**
@@ -58,14 +65,17 @@ export async function listAll<R extends { id?: string }>(t: CrmTarget, object: C
   const all: R[] = []
   const seen = new Set<string>()
   const cutOff = (why: string) => new CrmError(`list ${object.name}s of ${what}: cut off (${why}); see README "Troubleshooting"`, false)
+  const own = ownPages(t, object.name)
+  let offset = 0
   for (let page = 0; page < MAX_PAGES; page++) {
-    const records = await object.list(t, { limit: PAGE_SIZE, offset: page * PAGE_SIZE, filters })
+    const records = await object.list(t, { limit: PAGE_SIZE, offset, filters })
+    offset += records.length
     for (const r of records) {
       if (r.id && seen.has(r.id)) throw cutOff('the CRM repeated records across pages (it ignores offset)')
       if (r.id) seen.add(r.id)
       all.push(r)
     }
-    if (records.length === 0 || records.length < PAGE_SIZE) return all
+    if (records.length === 0 || (!own && records.length < PAGE_SIZE)) return all
   }
   throw cutOff(`more than ${MAX_PAGES * PAGE_SIZE} records`)
 }
