@@ -98,10 +98,10 @@ describe('from Unified’s support data', () => {
     expect(source(r, 'a').problems).toEqual([])
     expect(source(r, 'a').notes).toEqual([
       'write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)',
-      'search by query not supported on leads: lead-intake reads every lead (up to 2,000) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger (Unified’s support data)',
+      'search by query not supported on leads: lead-intake reads every lead (up to 20 pages of the size the CRM picks) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger (Unified’s support data)',
       'this CRM can’t read a lead back: a known person’s lead is not updated by later submissions (each says so in its warnings) (Unified’s support data)',
       'this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)',
-      'this CRM has no timeline notes: it is kept in the lead’s custom field lead_intake_note; set timeline = false on form "a" ([vars.FORMS.a]) if that is not wanted (read-only probe)',
+      'this CRM has no timeline notes: each submission’s note is refused (a warning on the submission) and its fields beyond the record’s are in the submission log only (until retention); set timeline = false on form "a" ([vars.FORMS.a]) if that is not wanted (read-only probe)',
     ])
     expect(source(r, 'c').notes).toContain(
       'this CRM writes no custom fields on a contact: consent, UTM and other custom fields are not written (each submission says so in its warnings) (Unified’s support data)',

@@ -12,6 +12,7 @@ import { crmTarget, type CrmSettings } from '../crm/client'
 import { readCapabilities } from '../crm/integration'
 import type { ObjectName } from '../crm/objects/name'
 import { type ObjectProbe, probeConnection } from '../crm/probe'
+import { MAX_PAGES, PAGE_SIZE } from '../crm/search'
 import { type Capabilities, fallback, type Level, type ObjectSupport } from '../crm/support'
 import { NOTE_FIELD } from '../crm/writer'
 import type { WritePlan } from '../lead/draft'
@@ -121,6 +122,10 @@ function findsBy(o: ObjectReport | undefined): 'query' | 'pages' | 'no' | 'unkno
   return o.searchable === 'yes' ? 'query' : o.searchable === 'ignores query' ? 'pages' : o.searchable === 'no' ? 'no' : 'unknown'
 }
 
+/** How far a search without `query` reads (crm/search.ts): pages of 100, or of the CRM's own size where it ignores `limit`. */
+const budget = (o: ObjectReport | undefined) =>
+  o?.limit === 'no' ? `up to ${MAX_PAGES} pages of the size the CRM picks` : `up to ${(MAX_PAGES * PAGE_SIZE).toLocaleString('en-US')}`
+
 /** A write keeps this field: yes unless Unified lists the object's fields without it. */
 const keeps = (o: ObjectReport | undefined, field: string) => !o?.writes || o.writes.includes(field)
 
@@ -166,7 +171,7 @@ function check(source: SourcePlan, objects: ObjectReport[]): SourceCheck {
     const finds = findsBy(o)
     if (finds === 'no') problems.push(`this CRM can’t search ${name}s, so lead-intake can’t tell a new person from a known one${per(o)}`)
     if (finds === 'pages')
-      notes.push(`search by query not supported on ${name}s: lead-intake reads every ${name} (up to 2,000) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger${per(o)}`)
+      notes.push(`search by query not supported on ${name}s: lead-intake reads every ${name} (${budget(o)}) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger${per(o)}`)
     if (o?.methods?.get === 'no') notes.push(`this CRM can’t read a ${name} back: a known person’s ${name} is not updated by later submissions (each says so in its warnings)${per(o)}`)
     else if (o?.methods?.update === 'no') notes.push(`this CRM can’t update a ${name}: a known person’s ${name} keeps what it has; what later submissions change is in their warnings${per(o)}`)
     const unwritten = PERSON_FIELDS[name].filter((f) => !keeps(o, f))
@@ -180,15 +185,20 @@ function check(source: SourcePlan, objects: ObjectReport[]): SourceCheck {
     const o = at('company')
     if (lacks(o)) notes.push(`this CRM has no companies: people are linked to theirs by company name only${per(o)}`)
     else if (findsBy(o) === 'no') notes.push(`this CRM can’t search companies: people are linked to theirs by company name only${per(o)}`)
-    else if (findsBy(o) === 'pages') notes.push(`search by query not supported on companies: lead-intake reads every company (up to 2,000) to find one${per(o)}`)
+    else if (findsBy(o) === 'pages') notes.push(`search by query not supported on companies: lead-intake reads every company (${budget(o)}) to find one${per(o)}`)
   }
   if (plan.timeline) {
     const o = at('event')
     const primary = person.lead ? 'lead' : 'contact'
     const kept = keeps(at(primary), 'metadata') ? `it is kept in the ${primary}’s custom field ${NOTE_FIELD}` : 'its fields beyond the record’s are in the submission log only (until retention)'
     const linked = NOTE_LINKS.filter(([field, object]) => keeps(o, field) && (object === 'company' ? plan.company : person[object]))
-    if (lacks(o) || o?.methods?.create === 'no') {
+    if (o?.methods?.create === 'no') {
       notes.push(`this CRM has no timeline notes: ${kept}; set timeline = false on ${where} if that is not wanted${per(o)}`)
+    } else if (lacks(o)) {
+      // Known from the probe only: the writer still tries the note, and the CRM's refusal becomes a warning.
+      notes.push(
+        `this CRM has no timeline notes: each submission’s note is refused (a warning on the submission) and its fields beyond the record’s are in the submission log only (until retention); set timeline = false on ${where} if that is not wanted${per(o)}`,
+      )
     } else if (!linked.length) {
       const takes = NOTE_LINKS.filter(([field]) => keeps(o, field)).map(([, object]) => object)
       const fix = [...(takes.includes('contact') && !person.contact ? ['write = "contact+lead"'] : []), ...(takes.includes('company') ? ['company = true'] : [])]
