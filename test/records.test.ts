@@ -289,26 +289,31 @@ describe('connections', () => {
 })
 
 describe('knowing what the CRM accepts', () => {
-  it('probes each connection read-only and names the setting a source must change', async () => {
+  it('reads what the connection supports, probes read-only what Unified does not say, and tells each source what it gets', async () => {
     await client.connection(CONNECTION, { profiles: ['no-leads', 'query-ignored'] })
     await client.seed(CONNECTION, 'contact', { emails: [{ email: 'someone@analytical.test' }] })
     const res = await operatorApi('/connection')
     expect(res.status).toBe(200)
-    const { connections } = (await res.json()) as { connections: { connection: string; objects: { object: string; readable: string; searchable: string }[]; sources: { source: string; problems: string[]; notes: string[] }[] }[] }
+    const { connections } = (await res.json()) as { connections: { connection: string; integration?: string; objects: { object: string; from: string; readable?: string; query?: string }[]; sources: { source: string; writes: string[]; problems: string[]; notes: string[] }[] }[] }
     const report = connections.find((r) => r.connection === CONNECTION)!
+    expect(report.integration).toBe('standin+no-leads+query-ignored')
     expect(report.objects).toEqual(
       expect.arrayContaining([
-        { object: 'lead', readable: 'no', searchable: 'no' },
-        { object: 'contact', readable: 'yes', searchable: 'ignores query' },
+        { object: 'lead', from: 'probe', readable: 'no', searchable: 'no' },
+        expect.objectContaining({ object: 'contact', from: 'unified', query: 'no' }),
       ]),
     )
+    // The default, auto, writes a contact where there are no leads.
     const form = report.sources.find((s) => s.source.startsWith('form "contact"'))!
-    expect(form.problems).toEqual(['this CRM has no leads: set write = "contact" on form "contact" ([vars.FORMS.contact])'])
+    expect(form.writes).toEqual(['contact', 'event'])
+    expect(form.problems).toEqual([])
+    expect(form.notes).toContain('write = "auto" writes a contact here (this CRM can’t create leads) (read-only probe)')
+    expect(form.notes.some((n) => n.startsWith('search by query not supported on contacts'))).toBe(true)
     // Only reads: nothing was created, nothing changed.
     const counters = await standin.counters()
     expect(Object.keys(counters).every((op) => op.endsWith('.list'))).toBe(true)
     // The status page shows the same.
     const page = await (await operatorApi('/')).text()
-    expect(page).toContain('this CRM has no leads: set write = &#34;contact&#34; on form &#34;contact&#34;')
+    expect(page).toContain('write = &#34;auto&#34; writes a contact here (this CRM can’t create leads) (read-only probe)')
   })
 })

@@ -17,6 +17,24 @@ async function nearMisses(email: string, n: number) {
   }
 }
 
+describe('a CRM that picks its own page size', () => {
+  it('finds the person past its first page (minimal: 20 a page, limit and query ignored) instead of creating them again', async () => {
+    await client.connection(CONNECTION, { integration: 'minimal' })
+    for (let i = 0; i < 24; i++) await client.seed(CONNECTION, 'lead', { name: `P ${i}`, emails: [{ email: `p${i}@example.org` }] })
+    const target = await client.seed(CONNECTION, 'lead', { name: 'Target', emails: [{ email: 'target@example.org' }] })
+    const { res } = await fetchWith(
+      '/forms/demo',
+      { method: 'POST', body: JSON.stringify({ email: 'target@example.org', first_name: 'T' }), headers: { 'content-type': 'application/json' } },
+      { FORMS: { demo: { rate_limit: false, timeline: false } } },
+      { realQueue: true },
+    )
+    const id = await idOf(res)
+    expect(await waitForState(id, 'written')).toMatchObject({ crm_lead_id: target.id })
+    expect((await standin.counters())['lead.create']).toBeUndefined()
+    expect((await client.records(CONNECTION, 'lead')).filter((l) => l.emails?.some((e) => e.email === 'target@example.org'))).toHaveLength(1)
+  })
+})
+
 describe('a cut-off search never creates', () => {
   it('finds the person behind 500 near-miss candidates, where the old 5-page cap created a duplicate', async () => {
     const email = `near${crypto.randomUUID().slice(0, 6)}@example.org`

@@ -10,7 +10,7 @@ import type { Overview, Page } from '../store/browse'
 import type { Attempt } from '../store/journey'
 import { STATES, type Submission } from '../store/submissions'
 import { chart } from './chart'
-import type { ConnectionReport } from './connection'
+import type { ConnectionReport, ObjectReport } from './connection'
 
 export const REFRESH_SECONDS = 30
 /** A journey in flight refreshes faster: the next outcome is seconds away. */
@@ -248,11 +248,17 @@ function auditSection(rows: AuditRow[]): string {
   return `<section id="audit" aria-labelledby="audit-h"><h2 id="audit-h">Recent operator actions</h2>${items ? `<ul>${items}</ul>` : '<p>None yet.</p>'}</section>`
 }
 
+/** One object's row: what Unified's support data says of it, or what the read-only probe found where it says nothing. */
+function objectRow(o: ObjectReport): string {
+  const cells =
+    o.from === 'unified'
+      ? [o.methods?.list, o.methods?.get, o.methods?.create, o.methods?.update, o.object === 'event' ? 'not needed' : o.query === 'yes' ? 'by query' : o.query === 'no' ? 'reads every record' : 'unknown', o.writes ? o.writes.join(', ') : 'not listed']
+      : [o.readable, '—', '—', '—', o.searchable, '—']
+  return `<tr><td>${e(o.object)}</td><td>${o.from === 'unified' ? 'Unified’s support data' : 'read-only probe'}</td>${cells.map((c) => `<td>${e(c ?? '')}</td>`).join('')}<td>${e(o.error ?? '')}</td></tr>`
+}
+
 function connectionsSection(connections: ConnectionReport[]): string {
   const one = (r: ConnectionReport) => {
-    const objects = r.objects
-      .map((o) => `<tr><td>${o.object}</td><td>${o.readable}</td><td>${o.searchable}</td><td>${e(o.error ?? '')}</td></tr>`)
-      .join('')
     const sources = r.sources
       .map(
         (s) =>
@@ -262,15 +268,20 @@ function connectionsSection(connections: ConnectionReport[]): string {
           '</li>',
       )
       .join('')
+    const support =
+      r.support === 'unified'
+        ? `<p>Integration <code>${e(r.integration ?? '?')}</code>: what it can do is Unified’s support data for it${r.supportError ? ` (as read earlier: reading it again failed: ${e(r.supportError)})` : ''}; objects it says nothing of were probed read-only.</p>`
+        : `<p>Integration ${r.integration ? `<code>${e(r.integration)}</code>` : 'unknown'}: Unified’s support data could not be read${r.supportError ? ` (${e(r.supportError)})` : ''}, so nothing is assumed (writes behave as before) and every object was probed read-only.</p>`
     return (
       `<h3><code>${e(r.connection || '(UNIFIED_CONNECTION_ID not set)')}</code></h3>` +
+      support +
       (r.error
         ? `<p>Not checked: ${e(r.error)}</p>`
-        : `<div class="scroll"><table><thead><tr><th scope="col">Object</th><th scope="col">Readable</th><th scope="col">Searchable</th><th scope="col">Error</th></tr></thead><tbody>${objects}</tbody></table></div>`) +
+        : `<div class="scroll"><table><thead><tr><th scope="col">Object</th><th scope="col">From</th><th scope="col">List</th><th scope="col">Get</th><th scope="col">Create</th><th scope="col">Update</th><th scope="col">Search</th><th scope="col">Fields it writes</th><th scope="col">Error</th></tr></thead><tbody>${r.objects.map(objectRow).join('')}</tbody></table></div>`) +
       (sources ? `<ul>${sources}</ul>` : '')
     )
   }
-  return `<section id="connections" aria-labelledby="conn-h"><h2 id="conn-h">CRM connections</h2><p class="hint">Checked read-only at most every 5 minutes.</p>${connections.map(one).join('') || '<p>None configured.</p>'}</section>`
+  return `<section id="connections" aria-labelledby="conn-h"><h2 id="conn-h">CRM connections</h2><p class="hint">Checked at most every 5 minutes: each integration’s support data, read from Unified daily; objects it says nothing of probed read-only.</p>${connections.map(one).join('') || '<p>None configured.</p>'}</section>`
 }
 
 // --- one submission's journey ---

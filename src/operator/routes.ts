@@ -7,6 +7,7 @@ import { Hono } from 'hono/tiny'
 import { secureHeaders } from 'hono/secure-headers'
 import { z } from 'zod/v3'
 import { loadForms } from '../config'
+import { capabilitiesFor } from '../delivery/crm-gate'
 import { enqueueLead, newMessage } from '../delivery/enqueue'
 import { problem, ProblemError } from '../http/problem'
 import { hashIdentifier, parseEmail, parsePhone } from '../lead/identity'
@@ -84,13 +85,13 @@ const via = (authorization: string | undefined): AuditEntry['via'] => (/^bearer\
 /** A person's browser, which wants to be sent back to a page rather than read JSON. */
 const browser = (accept: string | undefined) => (accept ?? '').includes('text/html')
 
-/** The last connection check, reused for a few minutes: each costs eight Unified calls per connection. */
+/** The last connection check, reused for a few minutes: each costs Unified calls per connection (up to eight where its support data is unknown). */
 let probed: { at: number; reports: ConnectionReport[] } | undefined
 const PROBE_FRESH_MS = 5 * 60_000
 
 async function connectionReports(env: Env): Promise<ConnectionReport[]> {
   if (probed && Date.now() - probed.at < PROBE_FRESH_MS) return probed.reports
-  const reports = await checkConnections(env).catch(() => [])
+  const reports = await checkConnections(env, (connection) => capabilitiesFor(env, connection)).catch(() => [])
   if (reports.length) probed = { at: Date.now(), reports }
   return reports
 }
@@ -219,8 +220,8 @@ operator.route('/', privacy)
 /** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
 
-/** What each connection's CRM accepts, probed now, read-only, and what the configured sources need of it. */
-operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env) }))
+/** What each connection's CRM accepts, read now (its integration's support data, probed read-only where that is unknown), and what the configured sources need of it. */
+operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env, (connection) => capabilitiesFor(c.env, connection, true)) }))
 
 const invalid = (name: string, reason: string) => problem(400, 'invalid-query', 'Invalid filters', { 'invalid-params': [{ name, reason }] })
 
