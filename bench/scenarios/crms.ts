@@ -47,6 +47,8 @@ const VARS = { DELIVERY_BASE_DELAY_SECONDS: '1', DELIVERY_MAX_ATTEMPTS: '4', UNI
 /** How long a step, and a mixed run after its last post, may take to settle in the Worker's log. */
 const STEP_SETTLE_MS = 60_000
 const MIXED_SETTLE_MS = 180_000
+/** The custom field a submission's note goes to where the CRM takes no note (src/crm/writer.ts NOTE_FIELD). */
+const NOTE_FIELD = 'lead_intake_note'
 
 interface ProfileSetup {
   /** Form keys a user of this CRM would set, beyond the bench's own (fields, rate_limit). */
@@ -174,7 +176,7 @@ type PersonRecord = Partial<WireLead & WireContact>
 
 /** Whether a submitted field's value is on one of the person's records. */
 function onRecord(field: string, value: string, records: PersonRecord[], company: { name?: string | null } | undefined): boolean {
-  const meta = records.flatMap((r) => r.metadata ?? []).filter((m) => m.slug !== 'lead_intake_note')
+  const meta = records.flatMap((r) => r.metadata ?? []).filter((m) => m.slug !== NOTE_FIELD)
   if (meta.some((m) => same(m.value, value))) return true
   return records.some((r) => {
     switch (field) {
@@ -213,8 +215,11 @@ const WARNING_TERMS: Record<string, string[]> = {
 }
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const names = (warning: string, term: string) => new RegExp(`(^|[\\s(,])${escape(term)}([:,)\\s]|$)`).test(warning)
-/** A warning that covers every field the records don't hold (the note could not be written anywhere). */
-const coversAll = (warning: string) => warning.includes("fields beyond the record's")
+/**
+ * A warning that the note went nowhere: it covers every field the records don't hold ("the submission's
+ * fields beyond the record's are in the submission log only", or the note's custom field refused).
+ */
+const coversAll = (warning: string) => warning.includes("fields beyond the record's") || names(warning, `custom field ${NOTE_FIELD}`)
 
 export interface DropCheck {
   /** Submitted values checked (written submissions only). */
@@ -223,15 +228,22 @@ export interface DropCheck {
   onNote: number
   /** Named by a warning about that field. */
   warned: number
-  /** Covered only by a warning that the note went nowhere ("fields beyond the record's … in the submission log only"). */
+  /** Covered only by a warning that the note went nowhere (see coversAll). */
   warnedInGeneral: number
   silentlyDropped: number
+  /** Per submitted field: how many values were found where (record, note, warned, warnedInGeneral, silentlyDropped). */
+  byField: Record<string, Record<string, number>>
   /** A few, as "field (what was written)": the bench's own made-up values are not shown. */
   examples: string[]
 }
 
 function checkDrops(checks: { body: FormBody; row: Row }[], crm: CrmView): DropCheck {
-  const out: DropCheck = { values: 0, onRecord: 0, onNote: 0, warned: 0, warnedInGeneral: 0, silentlyDropped: 0, examples: [] }
+  const out: DropCheck = { values: 0, onRecord: 0, onNote: 0, warned: 0, warnedInGeneral: 0, silentlyDropped: 0, byField: {}, examples: [] }
+  const count = (field: string, where: 'onRecord' | 'onNote' | 'warned' | 'warnedInGeneral' | 'silentlyDropped') => {
+    out[where]++
+    const f = (out.byField[field] ??= {})
+    f[where] = (f[where] ?? 0) + 1
+  }
   for (const { body, row } of checks) {
     if (row.state !== 'written') continue
     const ids = idsOf(row)
@@ -242,17 +254,17 @@ function checkDrops(checks: { body: FormBody; row: Row }[], crm: CrmView): DropC
     if (contact) records.push(contact)
     const company = ids.company ? crm.companies.get(ids.company) : undefined
     const event = ids.event ? crm.events.get(ids.event) : undefined
-    const kept = records.flatMap((r) => r.metadata ?? []).find((m) => m.slug === 'lead_intake_note')
+    const kept = records.flatMap((r) => r.metadata ?? []).find((m) => m.slug === NOTE_FIELD)
     const note = noteAnswers(event?.note?.description ?? (typeof kept?.value === 'string' ? kept.value : undefined))
     const warnings = row.warnings ?? []
     for (const [field, value] of Object.entries(body)) {
       out.values++
-      if (onRecord(field, value, records, company)) out.onRecord++
-      else if (same(note[field], value)) out.onNote++
-      else if (warnings.some((w) => (WARNING_TERMS[field] ?? [field]).some((t) => names(w, t)))) out.warned++
-      else if (warnings.some(coversAll)) out.warnedInGeneral++
+      if (onRecord(field, value, records, company)) count(field, 'onRecord')
+      else if (same(note[field], value)) count(field, 'onNote')
+      else if (warnings.some((w) => (WARNING_TERMS[field] ?? [field]).some((t) => names(w, t)))) count(field, 'warned')
+      else if (warnings.some(coversAll)) count(field, 'warnedInGeneral')
       else {
-        out.silentlyDropped++
+        count(field, 'silentlyDropped')
         const where = [ids.lead && 'lead', ids.contact && 'contact', event ? 'note' : kept ? 'note field' : 'no note'].filter(Boolean).join('+')
         if (out.examples.length < 5) out.examples.push(`${field} (${where})`)
       }
@@ -410,7 +422,7 @@ function table(results: ProfileResult[], served: string): string[] {
     for (const [warning, n] of Object.entries(m.warnings).slice(0, 4)) lines.push(`      warning ${String(n).padStart(3)}: ${cut(warning, 150)}`)
     const d = r.drops
     lines.push(
-      `    silently dropped  ${String(d.silentlyDropped).padStart(3)}  of ${d.values} values (on the record ${d.onRecord}, on the note ${d.onNote}, named in a warning ${d.warned}, under "fields beyond the record's" ${d.warnedInGeneral})${d.examples.length ? ` e.g. ${d.examples.join(', ')}` : ''}  ${verdict(r.meets.silentlyDropped)} (= ${r.targets.silentlyDropped})`,
+      `    silently dropped  ${String(d.silentlyDropped).padStart(3)}  of ${d.values} values (on the record ${d.onRecord}, on the note ${d.onNote}, named in a warning ${d.warned}, under a warning that the note went nowhere ${d.warnedInGeneral})${d.examples.length ? ` e.g. ${d.examples.join(', ')}` : ''}  ${verdict(r.meets.silentlyDropped)} (= ${r.targets.silentlyDropped})`,
     )
   }
   return lines
