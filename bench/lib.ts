@@ -9,7 +9,7 @@ import { type Call, type StandinClient, type WireLead, standinClient } from '../
 
 // ------------------------------------------------------------- the contract
 
-export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults', 'burst'] as const
+export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults', 'burst', 'crms'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 /** A running local stack (the stand-in + `wrangler dev`) as a scenario sees it. */
@@ -152,8 +152,8 @@ export interface Posted {
   ms: number
 }
 
-/** Posts every body (each with an `email`) as JSON, `concurrency` at a time. */
-export async function postAll(ctx: BenchContext, workerUrl: string, bodies: FormBody[], concurrency: number): Promise<Posted> {
+/** Posts every body (each with an `email`) as JSON to `form`, `concurrency` at a time. */
+export async function postAll(ctx: BenchContext, workerUrl: string, bodies: FormBody[], concurrency: number, form = 'contact'): Promise<Posted> {
   const accepted = new Map<string, string>()
   const sentAt = new Map<string, number>()
   const refused: Record<string, number> = {}
@@ -165,7 +165,7 @@ export async function postAll(ctx: BenchContext, workerUrl: string, bodies: Form
         const email = body.email ?? ''
         const sent = Date.now()
         try {
-          const res = await postForm(workerUrl, body, { ip: ctx.visitorIp(), signal: within(10_000, ctx.signal) })
+          const res = await postForm(workerUrl, body, { ip: ctx.visitorIp(), signal: within(10_000, ctx.signal), form })
           const answer = (await res.json().catch(() => undefined)) as { id?: string } | undefined
           if (res.status === 202 && answer?.id) {
             accepted.set(email, answer.id)

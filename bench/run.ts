@@ -8,6 +8,7 @@
  *   throughput  form posts/s next to GET /healthz on a local Worker
  *   faults      Unified failing, then recovering: leads written, duplicates, lost
  *   burst       300 people at once against a rate-limited CRM: drain, 429s, calls, post → CRM
+ *   crms        per stand-in CRM profile: calls of a new person and its repeats, a 200-person mixed run, silently dropped fields
  *
  * With no names it runs them all, in that order (`npm run bench -- burst calls`
  * runs those two, still in that order: calls and throughput share one local
@@ -37,6 +38,7 @@ import {
 import { bundle } from './scenarios/bundle.ts'
 import { burst } from './scenarios/burst.ts'
 import { calls } from './scenarios/calls.ts'
+import { crms } from './scenarios/crms.ts'
 import { faults } from './scenarios/faults.ts'
 import { throughput } from './scenarios/throughput.ts'
 
@@ -55,6 +57,8 @@ const SCENARIOS: Record<ScenarioName, Entry> = {
   faults: { run: faults, limitSeconds: 240, sharesStack: false },
   // Three local Workers, runs of up to 150 + 150 + 60 s, and the double submit.
   burst: { run: burst, limitSeconds: 720, sharesStack: false },
+  // Six profiles, one after another: three steps and 200 people each, on one local Worker.
+  crms: { run: crms, limitSeconds: 900, sharesStack: false },
 }
 
 interface ScenarioRecord {
