@@ -228,10 +228,13 @@ export type Counters = Record<string, number>
 
 export const totalCalls = (counters: Counters): number => Object.values(counters).reduce((a, b) => a + b, 0)
 
-/** Calls per operation made between two counter readings (operations with none left out). */
+/** Unified's own reads of a connection and its integration (once a day): not calls to the CRM. */
+export const isCrmCall = (op: string): boolean => !op.startsWith('connection.') && !op.startsWith('integration.')
+
+/** CRM calls per operation made between two counter readings (operations with none left out). */
 export function callsBetween(after: Counters, before: Counters): Counters {
   const out: Counters = {}
-  for (const [op, n] of Object.entries(after)) if (n - (before[op] ?? 0) > 0) out[op] = n - (before[op] ?? 0)
+  for (const [op, n] of Object.entries(after)) if (isCrmCall(op) && n - (before[op] ?? 0) > 0) out[op] = n - (before[op] ?? 0)
   return out
 }
 

@@ -29,6 +29,7 @@ import {
   type ScenarioResult,
   type WorkerSubmission,
   callsBetween,
+  isCrmCall,
   getJson,
   list,
   postAll,
@@ -312,7 +313,7 @@ export interface ProfileResult {
 
 /** Calls to the CRM: Unified's own reads of the connection and its integration (daily) are not the CRM's. */
 const crmOnly = (counters: Counters): Counters =>
-  Object.fromEntries(Object.entries(counters).filter(([op]) => !op.startsWith('connection.') && !op.startsWith('integration.')))
+  Object.fromEntries(Object.entries(counters).filter(([op]) => isCrmCall(op)))
 
 const tally = <T>(items: T[], key: (t: T) => string): Record<string, number> => {
   const out: Record<string, number> = {}
