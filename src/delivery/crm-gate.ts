@@ -10,8 +10,9 @@
  * asks for more than a second, or that comes while the last second was well
  * under the known ceiling, marks a per-minute ceiling instead (the calls the
  * CRM served in the last 60 s), and no rolling 60 s then holds more than its
- * target. A refusal that says nothing of when (no Retry-After: a 403 limit, a
- * 503) pauses the connection 1 s, then 2, 4… while they keep coming.
+ * target. A 503 that says nothing of when pauses the connection 1 s, then
+ * 2, 4… while they keep coming (a rate limit without Retry-After: 1 s, and a
+ * lower rate).
  * One Durable Object per connection,
  * so every writer of that connection shares it; one round trip per call.
  *
@@ -41,7 +42,7 @@ const PIN_MARGIN = 0.9
 const MINUTE_MS = 60_000
 /** A slot at the edge of the window keeps this much further off: the CRM counts a call from its arrival, a little after ours. */
 const WINDOW_MARGIN_MS = 100
-/** A refusal without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
+/** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
 
 export type Permit = { waitedMs: number } | { deferMs: number }
@@ -69,7 +70,7 @@ export class CrmGate extends DurableObject<Env> {
   #perMinute: number | undefined
   /** Grant times of the last 60 s (and those granted ahead), in order: the rolling window a per-minute ceiling holds. */
   #minute: number[] = []
-  /** Refusals without a Retry-After in a row, and when the last came: how long the next pause is. */
+  /** 503s without a Retry-After in a row, and when the last came: how long the next pause is. */
   #streak = 0
   #lastRefusal = 0
   #waiting: Waiter[] = []
@@ -165,7 +166,7 @@ export class CrmGate extends DurableObject<Env> {
     else this.#rate = Math.min(MAX_RATE, r + 0.05 / r)
   }
 
-  /** Seconds to pause for a refusal that gave no Retry-After: 1, then doubling while they keep coming. */
+  /** Seconds to pause for a 503 that gave no Retry-After: 1, then doubling while they keep coming. */
   #backoff(now: number): number {
     const last = Math.min(MAX_BACKOFF_S, 2 ** Math.max(0, this.#streak - 1))
     // Quiet for twice the last pause (and at least a minute): the next refusal starts again at 1 s.
@@ -177,13 +178,13 @@ export class CrmGate extends DurableObject<Env> {
 
   /**
    * The CRM refused for its rate (a 429, or a 403 saying a request limit was exceeded): no call
-   * before its Retry-After (or a backoff, when it gave none), and a lower ceiling, per second or
+   * before its Retry-After (1 s when it gave none), and a lower ceiling, per second or
    * per minute (once per second, however many calls were in flight).
    */
   async limited(retryAfterSeconds: number | undefined): Promise<void> {
     await this.#loaded
     const now = Date.now()
-    const until = now + (retryAfterSeconds === undefined ? this.#backoff(now) : Math.max(1, retryAfterSeconds)) * 1000
+    const until = now + Math.max(1, retryAfterSeconds ?? 1) * 1000
     if (until > this.#pausedUntil) {
       this.#pausedUntil = until
       await this.ctx.storage.put('until', until)
@@ -195,12 +196,15 @@ export class CrmGate extends DurableObject<Env> {
       this.#lastCut = now
       // What the CRM refused is what it was given in the last second (slots granted for later don't count yet)…
       const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
-      // …unless its window is longer: it asks for more than a second, or the second was well under what it took before.
-      const served = this.#minute.filter((t) => t > now - MINUTE_MS && t <= now).length
+      // …unless its window is longer: it asks for more than a second, or, after a minute of calls, the second was well
+      // under what it took before (a count of a few seconds' calls is no minute's ceiling), or the minute is at its ceiling.
+      const inWindow = this.#minute.filter((t) => t > now - MINUTE_MS && t <= now)
+      const served = inWindow.length
+      const aMinuteOfCalls = served > 0 && now - inWindow[0]! > MINUTE_MS * 0.8
       const longer =
         served > reached &&
         ((retryAfterSeconds ?? 0) > 1 ||
-          (this.#ceiling !== undefined && reached < this.#ceiling * CUT) ||
+          (aMinuteOfCalls && this.#ceiling !== undefined && reached < this.#ceiling * CUT) ||
           (this.#perMinute !== undefined && served >= this.#perMinute * TARGET - 1))
       if (longer) {
         this.#perMinute = Math.max(1, served)
