@@ -90,7 +90,8 @@ describe('rate limits as CRMs send them', () => {
     await client.connection(connection, { rate_limit: { calls_per_minute: 12 } })
     // 10 people, 20 calls: more than one minute's allowance, so the second minute must be paced by the first's.
     const ids = await burst(connection, 10)
-    await writtenAll(ids, 150_000)
+    // Each person's two calls may land in different minutes: up to three minutes of pacing, by design.
+    await writtenAll(ids, 240_000)
     const calls = await callsOf(connection)
     const refused = calls.filter((c) => c.status === 429)
     expect(refused.length).toBeGreaterThan(0)
@@ -103,5 +104,5 @@ describe('rate limits as CRMs send them', () => {
     const state = await env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)).state()
     expect(state.perMinute).toBeGreaterThanOrEqual(8)
     expect(state.perMinute).toBeLessThanOrEqual(14)
-  }, 180_000)
+  }, 300_000)
 })
