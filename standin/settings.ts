@@ -33,8 +33,12 @@ export function parseSettings(body: unknown): ConnectionSettings | string {
   if (unknown.length) return `unknown profile(s) ${JSON.stringify(unknown)}; known: ${PROFILES.join(', ')}`
   const restricted = [...new Set(named as Profile[])].filter((p) => p !== 'full')
 
-  if (rate_limit !== null && !(isObject(rate_limit) && wholeAtLeast(rate_limit.calls_per_second, 1))) {
-    return 'rate_limit.calls_per_second must be a whole number >= 1 (or rate_limit null)'
+  if (rate_limit !== null) {
+    const { calls_per_second: second, calls_per_minute: minute } = isObject(rate_limit) ? rate_limit : {}
+    const ok = (v: unknown) => v === undefined || wholeAtLeast(v, 1)
+    if (!isObject(rate_limit) || (second === undefined && minute === undefined) || !ok(second) || !ok(minute)) {
+      return 'rate_limit must be {calls_per_second?, calls_per_minute?}, at least one, each a whole number >= 1 (or rate_limit null)'
+    }
   }
   if (request_limit !== null) {
     const window = isObject(request_limit) ? (request_limit.window_seconds ?? null) : undefined
@@ -52,7 +56,12 @@ export function parseSettings(body: unknown): ConnectionSettings | string {
   return {
     integration,
     profiles: restricted.length ? restricted : ['full'],
-    rate_limit: rate_limit === null ? null : { calls_per_second: (rate_limit as { calls_per_second: number }).calls_per_second },
+    rate_limit:
+      rate_limit === null
+        ? null
+        : Object.fromEntries(
+            (['calls_per_second', 'calls_per_minute'] as const).flatMap((k) => ((rate_limit as Json)[k] === undefined ? [] : [[k, (rate_limit as Json)[k] as number]])),
+          ),
     request_limit:
       request_limit === null
         ? null

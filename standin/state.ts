@@ -57,8 +57,11 @@ export interface ConnectionSettings {
   integration: string
   /** Never empty: `["full"]` when nothing is restricted. */
   profiles: Profile[]
-  /** Unified's own limit: calls allowed in any 1-second window (every CRM call counts), past it 429; null: unlimited. */
-  rate_limit: { calls_per_second: number } | null
+  /**
+   * Unified's own limit: calls allowed in any 1-second window and/or any rolling 60 s (Unified's workspace limit is per
+   * minute; every CRM call counts), past either 429 with Retry-After; null: unlimited.
+   */
+  rate_limit: { calls_per_second?: number; calls_per_minute?: number } | null
   /** The CRM's own allowance: calls in a rolling window (null: never renewed); past it, refused as the integration refuses. */
   request_limit: { calls: number; window_seconds: number | null } | null
   /** Added to every CRM call of the connection before it answers. */

@@ -10,11 +10,14 @@ import type { Capabilities } from './support'
 /** A Unified call that hangs longer than this is a retryable timeout. */
 export const REQUEST_TIMEOUT_MS = 10_000
 
-/** The pace of a connection (delivery/crm-gate.ts): every call waits for a permit, and says when the CRM answered 429. */
+/** The pace of a connection (delivery/crm-gate.ts): every call waits for a permit, and says when the CRM limited it. */
 export interface Pace {
   /** Waits for this call's slot; throws Paced (errors.ts) when it is too far off to hold. */
   before(): Promise<void>
+  /** A rate limit (429, or a 403 saying so), with its Retry-After if any. */
   limited(retryAfterSeconds: number | undefined): Promise<void>
+  /** A 503 without Retry-After: back off. */
+  busy(): Promise<void>
 }
 
 export interface CrmTarget {

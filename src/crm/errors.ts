@@ -9,6 +9,11 @@
  * may quote the lead, or another person's record). The CRM's own reason rides
  * along unmasked (`reason`) for the writer, who alone knows the submission's
  * values, to mask (refusal.ts) before anything keeps it.
+ *
+ * A rate limit is read as CRMs send it, not only as a 429: a 403 whose words
+ * say a request limit was exceeded (Salesforce's REQUEST_LIMIT_EXCEEDED, which
+ * Unified passes on) is one too, and a 503 without a Retry-After is a CRM too
+ * busy to say when: both are waited out at the connection's pace, not failures.
  */
 import type { ObjectName } from './objects/name'
 import { reasonOf } from './refusal'
@@ -27,6 +32,8 @@ export class CrmError extends Error {
     readonly unsupported?: ObjectName,
     /** The CRM's own words (Unified's error `message`), unmasked: kept only through maskReason (refusal.ts), never logged. */
     readonly reason?: string,
+    /** A rate limit (429, or a 403 saying so) or a busy CRM (503 without Retry-After): paced, never a failed attempt. */
+    readonly limit?: Limit,
   ) {
     super(message)
   }
@@ -37,6 +44,19 @@ export function objectOf(operation: string): ObjectName | undefined {
   const word = operation.split(' ').at(-1) ?? ''
   const found = (['lead', 'contact', 'company', 'event'] as const).find((o) => word === o || word === `${o}s` || (o === 'company' && word === 'companies'))
   return found
+}
+
+/** `rate`: the CRM (or Unified) refused for the rate or allowance; `busy`: unavailable, with no word on when to come back. */
+export type Limit = 'rate' | 'busy'
+
+/** A 403's words that mean a request limit, not a refused key (the body is read for this only, never kept). */
+const SAYS_LIMIT = /request[_ ]limit[_ ]exceeded|rate[_ ]limit|too many requests/i
+
+/** What a refusal says of the CRM's pace: a rate limit, a busy CRM, or nothing (an ordinary error). */
+export function limitOf(status: number | undefined, body: string | undefined, retryAfter: number | undefined): Limit | undefined {
+  if (status === 429 || (status === 403 && SAYS_LIMIT.test(body ?? ''))) return 'rate'
+  if (status === 503 && retryAfter === undefined) return 'busy'
+  return undefined
 }
 
 /** A 4xx whose words say the integration lacks the feature; the body is read for this only, never kept. */
@@ -54,7 +74,9 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 }
 
 /** What an operator should check, for the failures that are usually configuration. */
-function hint(operation: string, status?: number): string {
+function hint(operation: string, status?: number, limit?: Limit): string {
+  if (limit === 'rate') return ": the CRM's request limit (waited out at the connection's pace)"
+  if (limit === 'busy') return ': the CRM is busy (backing off)'
   if (status === 401 || status === 403) return ' (check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID)'
   if (status === 404 && operation.startsWith('list')) return ' (check UNIFIED_CONNECTION_ID)'
   if (status === 501) return ': the CRM behind this connection does not support this object or method (Not Implemented); see README "Troubleshooting"'
@@ -85,14 +107,17 @@ export function classify(operation: string, error: unknown): CrmError {
   }
   if (typeof e?.statusCode === 'number') {
     const status = e.statusCode
-    const unsupported = status === 501 || (status >= 400 && status < 500 && status !== 429 && SAYS_UNSUPPORTED.test(e.body ?? ''))
+    const retryAfter = parseRetryAfter(e.headers?.get('retry-after'))
+    const limit = limitOf(status, e.body, retryAfter)
+    const unsupported = status === 501 || (status >= 400 && status < 500 && !limit && SAYS_UNSUPPORTED.test(e.body ?? ''))
     return new CrmError(
-      `${operation}: Unified answered ${status} (${name})${hint(operation, unsupported ? 501 : status)}`,
-      isRetryableStatus(status),
+      `${operation}: Unified answered ${status} (${name})${hint(operation, unsupported ? 501 : status, limit)}`,
+      isRetryableStatus(status) || limit !== undefined,
       status,
-      parseRetryAfter(e.headers?.get('retry-after')),
+      retryAfter,
       unsupported ? objectOf(operation) : undefined,
       reasonOf(e.body),
+      limit,
     )
   }
   const retryable = RETRYABLE_CLIENT_ERRORS.has(name)
@@ -107,6 +132,6 @@ export function classify(operation: string, error: unknown): CrmError {
 export class Paced extends CrmError {
   override name = 'Paced'
   constructor(retryAfter: number) {
-    super(`waiting ${retryAfter}s for the CRM's rate limit`, true, 429, retryAfter)
+    super(`waiting ${retryAfter}s for the CRM's rate limit`, true, 429, retryAfter, undefined, undefined, 'rate')
   }
 }

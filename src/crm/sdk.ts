@@ -6,7 +6,7 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod/v3'
 import type { CrmTarget } from './client'
-import { classify, parseRetryAfter } from './errors'
+import { classify, limitOf, parseRetryAfter } from './errors'
 
 /** JSON nulls as absent fields. */
 const withoutNulls = (value: unknown): unknown =>
@@ -50,12 +50,18 @@ export const listReader =
   }
 
 /**
- * One Unified call at the connection's pace: a permit first, and a 429 told
- * to the pacer (which then holds every writer of the connection back).
+ * One Unified call at the connection's pace: a permit first, and a rate limit
+ * (a 429, or a 403 that says so) or a busy CRM (a 503 that doesn't say when)
+ * told to the pacer, which then holds every writer of the connection back.
  */
 export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Promise<Result<T>> {
   await t.pace?.before()
   const res = await call()
-  if (statusOf(res) === 429) await t.pace?.limited(parseRetryAfter((res as { error: { headers?: Headers } }).error.headers?.get('retry-after')))
+  if (res.ok) return res
+  const error = res.error as { headers?: Headers; body?: string }
+  const retryAfter = parseRetryAfter(error?.headers?.get('retry-after'))
+  const limit = limitOf(statusOf(res), error?.body, retryAfter)
+  if (limit === 'rate') await t.pace?.limited(retryAfter)
+  if (limit === 'busy') await t.pace?.busy()
   return res
 }

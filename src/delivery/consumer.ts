@@ -182,7 +182,8 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     // as a new message that carries the attempts it had spent, so waiting never runs out the retry budget.
     const delaySeconds = Math.max(1, Math.ceil(outcome.retryAfter ?? 1))
     await env.LEADS.send({ ...m, spent: attempts - 1 }, { contentType: 'json', delaySeconds })
-    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts: attempts - 1, lastError: 'waiting for the CRM’s rate limit' })
+    // What it waits for (a rate limit, a 403 request limit, a busy CRM), with the CRM's reason masked.
+    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts: attempts - 1, lastError: outcome.error || 'waiting for the CRM’s rate limit' })
     message.ack()
     log('info', 'lead paced', { ...ids, delaySeconds })
     return

@@ -10,7 +10,7 @@ import { DurableObject } from 'cloudflare:workers'
 import { maxCallsPerSecond } from '../config'
 import { crmTarget, type Pace } from '../crm/client'
 import { type CompanyQuery, companyKeys, findOrCreateCompany } from '../crm/company'
-import { classify, CrmError, Paced } from '../crm/errors'
+import { classify, CrmError, type Limit, Paced } from '../crm/errors'
 import { maskReason, valuesOf } from '../crm/refusal'
 import { personObjects } from '../crm/support'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
@@ -71,6 +71,7 @@ export function paceOf(env: Env, connection: string): Pace {
       if ('deferMs' in permit) throw new Paced(Math.ceil(permit.deferMs / 1000))
     },
     limited: (seconds) => gate.limited(seconds),
+    busy: () => gate.busy(),
   }
 }
 
@@ -93,7 +94,7 @@ interface Done {
 }
 
 /** A company lookup as it crosses the RPC boundary, where thrown errors lose their fields. */
-type CompanyAnswer = { id: string } | { unsupported: true } | { error: string; retryable: boolean; status?: number; retryAfter?: number }
+type CompanyAnswer = { id: string } | { unsupported: true } | { error: string; retryable: boolean; status?: number; retryAfter?: number; limit?: Limit }
 
 class Merged extends Error {
   override name = 'Merged'
@@ -150,7 +151,13 @@ export class LeadWriter extends DurableObject<Env> {
       } catch (error) {
         if (error instanceof Settling) return { error: error.message, retryable: true, retryAfter: error.seconds }
         const e = classify('find company', error)
-        return { error: withReason(e, [q.name, q.domain].filter((v): v is string => !!v)), retryable: e.retryable, status: e.status, retryAfter: e.retryAfter }
+        return {
+          error: withReason(e, [q.name, q.domain].filter((v): v is string => !!v)),
+          retryable: e.retryable,
+          status: e.status,
+          retryAfter: e.retryAfter,
+          ...(e.limit ? { limit: e.limit } : {}),
+        }
       }
     })
   }
@@ -193,7 +200,7 @@ export class LeadWriter extends DurableObject<Env> {
         submission: id,
         company: async (q) => {
           const answer = await (await companyWriter(this.env, connection, q)).company(q, connection)
-          if ('error' in answer) throw new CrmError(answer.error, answer.retryable, answer.status, answer.retryAfter)
+          if ('error' in answer) throw new CrmError(answer.error, answer.retryable, answer.status, answer.retryAfter, undefined, undefined, answer.limit)
           return 'id' in answer ? answer.id : undefined
         },
         // Committing to a record locks the person in the ledger; one merged into another meanwhile must not create.
@@ -218,9 +225,9 @@ export class LeadWriter extends DurableObject<Env> {
       if (error instanceof Settling) return { ok: false, error: error.message, retryable: true, retryAfter: error.seconds, paced: true }
       const e = classify('write', error)
       // A create still in doubt stays so: only the create's own answer (createRefused) settles it.
-      // A 429 was told to the pace already; another Retry-After (a 503's) holds every writer of the connection too.
-      if (e.retryAfter && e.status !== 429) await gateFor(this.env, connection).pause(Date.now() + e.retryAfter * 1000)
-      const paced = e instanceof Paced || e.status === 429
+      // A rate limit or a busy CRM was told to the pace already; another Retry-After (a 503's) holds every writer of the connection too.
+      if (e.retryAfter && !e.limit) await gateFor(this.env, connection).pause(Date.now() + e.retryAfter * 1000)
+      const paced = e.limit !== undefined
       return { ok: false, error: withReason(e, valuesOf(draft)), retryable: e.retryable, status: e.status, retryAfter: e.retryAfter, unsupported: e.unsupported, ...(paced ? { paced } : {}) }
     }
   }
