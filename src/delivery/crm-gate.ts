@@ -207,7 +207,8 @@ export class CrmGate extends DurableObject<Env> {
           (aMinuteOfCalls && this.#ceiling !== undefined && reached < this.#ceiling * CUT) ||
           (this.#perMinute !== undefined && served >= this.#perMinute * TARGET - 1))
       if (longer) {
-        this.#perMinute = Math.max(1, served)
+        // Calls still in flight at the refusal are counted as served too: cut, as the per-second ceiling is, and grow back.
+        this.#perMinute = Math.max(1, served * CUT)
         await this.ctx.storage.put('perMinute', this.#perMinute)
       } else {
         this.#ceiling = Math.max(MIN_RATE, reached, this.#rate * CUT)
