@@ -64,13 +64,13 @@ describe('from Unified’s support data', () => {
     const r = await check({ a: {}, leads: { write: 'lead' }, both: { write: 'contact+lead' } })
     expect(r).toMatchObject({ integration: 'hubspot', support: 'unified' })
     expect(object(r, 'contact')).toMatchObject({ from: 'unified', query: 'yes' })
-    // Unified lists no lead support for it: the probe says, and says so.
-    expect(object(r, 'lead')).toEqual({ object: 'lead', from: 'probe', readable: 'no', searchable: 'no' })
-    expect(source(r, 'a')).toMatchObject({ writes: ['contact', 'event'], problems: [], notes: ['write = "auto" writes a contact here (this CRM can’t create leads) (read-only probe)'] })
-    expect(source(r, 'leads').problems).toEqual(['this CRM has no leads: set write = "contact" on form "leads" ([vars.FORMS.leads]) (read-only probe)'])
-    expect(source(r, 'both').problems).toEqual(['this CRM has no leads: set write = "contact" on form "both" ([vars.FORMS.both]) (read-only probe)'])
-    // Only reads.
-    expect(Object.keys(await standin.counters())).toEqual(['lead.list'])
+    // Unified lists CRM objects for it, but no lead: one it doesn't implement, said by the support data, no probe.
+    expect(object(r, 'lead')).toMatchObject({ object: 'lead', from: 'unified', methods: { list: 'no', get: 'no', create: 'no', update: 'no', remove: 'no' } })
+    expect(source(r, 'a')).toMatchObject({ writes: ['contact', 'event'], problems: [], notes: ['write = "auto" writes a contact here (this CRM can’t create leads) (Unified’s support data)'] })
+    expect(source(r, 'leads').problems).toEqual(['this CRM has no leads: set write = "contact" on form "leads" ([vars.FORMS.leads]) (Unified’s support data)'])
+    expect(source(r, 'both').problems).toEqual(['this CRM has no leads: set write = "contact" on form "both" ([vars.FORMS.both]) (Unified’s support data)'])
+    // No call to the CRM itself.
+    expect(await standin.counters()).toEqual({})
   })
 
   it('close-like: no search by query, and a note that can’t hang off a lead names the settings that give it a record', async () => {
@@ -89,19 +89,19 @@ describe('from Unified’s support data', () => {
     ])
   })
 
-  it('minimal: list and create only, no search, no timeline (probed, as Unified lists no events for it)', async () => {
+  it('minimal: list and create only, no search, no timeline (Unified lists no events for it): the note goes to a custom field', async () => {
     await client.connection(CONNECTION, { integration: 'minimal' })
     const r = await check({ a: {}, c: { write: 'contact', timeline: false } })
     expect(r).toMatchObject({ integration: 'minimal', support: 'unified' })
     expect(object(r, 'lead')).toMatchObject({ from: 'unified', methods: { list: 'yes', get: 'no', create: 'yes', update: 'no', remove: 'no' }, query: 'no', limit: 'no', offset: 'yes' })
-    expect(object(r, 'event')).toEqual({ object: 'event', from: 'probe', readable: 'no', searchable: 'no' })
+    expect(object(r, 'event')).toMatchObject({ object: 'event', from: 'unified', methods: { create: 'no' } })
     expect(source(r, 'a').problems).toEqual([])
     expect(source(r, 'a').notes).toEqual([
       'write = "auto" writes a lead here (this CRM can create leads) (Unified’s support data)',
       'search by query not supported on leads: lead-intake reads every lead (up to 2,000, in pages of the size the CRM picks) to find a person it has not seen, and fails a submission past that; people it has seen are found by its identity ledger (Unified’s support data)',
       'this CRM can’t read a lead back: a known person’s lead is not updated by later submissions (each says so in its warnings) (Unified’s support data)',
       'this CRM doesn’t write title on a lead: a submission’s value is not sent there (each submission says so in its warnings) (Unified’s support data)',
-      'this CRM has no timeline notes: each submission’s note is refused (a warning on the submission) and its fields beyond the record’s are in the submission log only (until retention); set timeline = false on form "a" ([vars.FORMS.a]) if that is not wanted (read-only probe)',
+      'this CRM has no timeline notes: it is kept in the lead’s custom field lead_intake_note; set timeline = false on form "a" ([vars.FORMS.a]) if that is not wanted (Unified’s support data)',
     ])
     expect(source(r, 'c').notes).toContain(
       'this CRM writes no custom fields on a contact: consent, UTM and other custom fields are not written (each submission says so in its warnings) (Unified’s support data)',
