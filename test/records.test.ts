@@ -289,7 +289,7 @@ describe('connections', () => {
 })
 
 describe('knowing what the CRM accepts', () => {
-  it('reads what the connection supports, probes read-only what Unified does not say, and tells each source what it gets', async () => {
+  it('reads what the connection supports and tells each source what it gets', async () => {
     await client.connection(CONNECTION, { profiles: ['no-leads', 'query-ignored'] })
     await client.seed(CONNECTION, 'contact', { emails: [{ email: 'someone@analytical.test' }] })
     const res = await operatorApi('/connection')
@@ -299,7 +299,7 @@ describe('knowing what the CRM accepts', () => {
     expect(report.integration).toBe('standin+no-leads+query-ignored')
     expect(report.objects).toEqual(
       expect.arrayContaining([
-        { object: 'lead', from: 'probe', readable: 'no', searchable: 'no' },
+        expect.objectContaining({ object: 'lead', from: 'unified', methods: expect.objectContaining({ create: 'no' }) }),
         expect.objectContaining({ object: 'contact', from: 'unified', query: 'no' }),
       ]),
     )
@@ -307,13 +307,13 @@ describe('knowing what the CRM accepts', () => {
     const form = report.sources.find((s) => s.source.startsWith('form "contact"'))!
     expect(form.writes).toEqual(['contact', 'event'])
     expect(form.problems).toEqual([])
-    expect(form.notes).toContain('write = "auto" writes a contact here (this CRM can’t create leads) (read-only probe)')
+    expect(form.notes).toContain('write = "auto" writes a contact here (this CRM can’t create leads) (Unified’s support data)')
     expect(form.notes.some((n) => n.startsWith('search by query not supported on contacts'))).toBe(true)
     // Only reads: nothing was created, nothing changed.
     const counters = await standin.counters()
     expect(Object.keys(counters).every((op) => op.endsWith('.list'))).toBe(true)
     // The status page shows the same.
     const page = await (await operatorApi('/')).text()
-    expect(page).toContain('write = &#34;auto&#34; writes a contact here (this CRM can’t create leads) (read-only probe)')
+    expect(page).toContain('write = &#34;auto&#34; writes a contact here (this CRM can’t create leads) (Unified’s support data)')
   })
 })
