@@ -82,7 +82,8 @@ describe('dead letters and replay', () => {
   })
 
   it('dead-letters after the retry budget and replays all failed ones', async () => {
-    await standin.faults([{ status: 503 }])
+    // A 500 spends attempts (a 503 without Retry-After is the CRM saying it is busy: it waits, spending none).
+    await standin.faults([{ status: 500 }])
     const emails = [unique('budget'), unique('budget')]
     const ids = await Promise.all(emails.map((email) => accept({ email })))
     for (const id of ids) expect((await waitForState(id, 'failed', 60_000)).attempts).toBe(4)

@@ -21,6 +21,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { crmTarget } from '../crm/client'
+import { CrmError } from '../crm/errors'
 import { readCapabilities } from '../crm/integration'
 import { type Capabilities, fallback } from '../crm/support'
 
@@ -253,6 +254,9 @@ export class CrmGate extends DurableObject<Env> {
         caps = await readCapabilities(crmTarget(this.env, connection))
       } catch (error) {
         const message = (error as Error).message
+        // Unified's own limit holds the CRM calls too: a refusal of this read is told to the pace like any other.
+        if (error instanceof CrmError && error.limit === 'rate') await this.limited(error.retryAfter)
+        else if (error instanceof CrmError && error.limit === 'busy') await this.busy()
         // A day-old answer is still better than none while Unified can't be asked.
         caps = kept?.from === 'unified' ? { ...kept, at: Date.now() - SUPPORT_MAX_AGE_MS + SUPPORT_RETRY_MS, error: message } : fallback(message, kept?.integration)
       }
