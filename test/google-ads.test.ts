@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import docsExample from './fixtures/google-ads/lead.docs-test-payload.json?raw'
-import { fetchWith, leadsWithEmail, standin, waitForDelivery, type WireLead } from './helpers'
+import { fetchWith, leadsWithEmail, standin, waitForDelivery, waitForState, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -128,6 +128,21 @@ describe('google-ads: a live lead', () => {
     expect(body).not.toContain('google_key')
     expect(body).not.toContain(KEY)
     for (const [name, digits] of Object.entries(BIG)) expect(body).toContain(`"${name}":"${digits}"`)
+  })
+})
+
+describe('google-ads: a replay', () => {
+  it('maps the stored payload again (its ids kept as text) and writes them exact', async () => {
+    await standin.faults([{ operations: ['lead.create'], status: 400 }])
+    const id = await accepted((await post(liveBody({ email: 'replay.reyes@example.com' }), { realQueue: true })).res)
+    await waitForState(id, 'failed')
+    await standin.faults([])
+    const replay = await fetchWith(`/operator/submissions/${id}/replay`, { method: 'POST', headers: { authorization: 'Bearer test-operator-token' } }, { WEBHOOKS, ...SECRETS }, { realQueue: true })
+    expect(replay.res.status).toBe(202)
+    await waitForState(id, 'written')
+    const [lead, ...others] = await leadsWithEmail('replay.reyes@example.com')
+    expect(others).toEqual([])
+    expect(metadataOf(lead!)).toMatchObject(BIG)
   })
 })
 
