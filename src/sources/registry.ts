@@ -11,6 +11,7 @@ import { z } from 'zod/v3'
 import { BUILT_IN_WEBHOOKS, varLoader } from '../config'
 import { calcom } from './presets/calcom'
 import { calendly } from './presets/calendly'
+import { googleAds } from './presets/google-ads'
 import { jotform } from './presets/jotform'
 import { standardWebhooks } from './presets/standard-webhooks'
 import { tally } from './presets/tally'
@@ -27,7 +28,7 @@ const BUILT_IN: Record<(typeof BUILT_IN_WEBHOOKS)[number], { source: WebhookSour
 const builtInLoaders = Object.fromEntries(Object.entries(BUILT_IN).map(([id, b]) => [id, varLoader(b.config, b.source.schema)]))
 
 /** The presets a `[vars.WEBHOOKS.<id>]` table may name with `preset = "…"`. */
-export const PRESETS = { 'standard-webhooks': standardWebhooks, tally, calendly, 'cal.com': calcom, webflow, jotform }
+export const PRESETS = { 'standard-webhooks': standardWebhooks, tally, calendly, 'cal.com': calcom, webflow, jotform, 'google-ads': googleAds }
 
 /** `WEBHOOK_SECRET_<ID>`: the id upper-cased, every character but a letter or digit as `_`. */
 export const secretName = (id: string): string => `WEBHOOK_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`

@@ -42,8 +42,10 @@ export interface WebhookSource<C extends SourceConfig = any> {
    * How a delivery proves its origin. `signature`: a header over the raw body, named by
    * `header` (missing or wrong: 401; unreadable: 400). `url-token`: a secret in the URL
    * (`/webhooks/<id>/<token>`); a wrong one is answered like an unknown endpoint, 404.
+   * `body-key`: a secret the sender echoes in the JSON body, named by `field` (missing or
+   * wrong: 401; a body that is no JSON object: 400).
    */
-  auth: { kind: 'signature'; header: string } | { kind: 'url-token' }
+  auth: { kind: 'signature'; header: string } | { kind: 'url-token' } | { kind: 'body-key'; field: string }
   /** Checks the delivery against the endpoint's secrets (any of them: rotation). */
   verify(secrets: string[], received: Received, config: C): Promise<Check>
   /**

@@ -46,6 +46,13 @@ function endpoint(env: object, id: string): Endpoint | undefined {
 
 const unknown = (id: string) => problem(404, 'unknown-webhook', 'Unknown webhook', { detail: `No webhook "${id.slice(0, 64)}" is configured.` })
 
+/** For a sender that echoes its key in the body: a body that can't be read has no key, the sender's malformed request. */
+function keyRejection(field: string, check: Exclude<Check, 'ok'>) {
+  if (check === 'malformed') return problem(400, 'malformed-body', 'Malformed JSON', { detail: 'The request body is not a UTF-8 JSON object.' })
+  const detail = check === 'missing' ? `The body has no ${field}.` : `${field} does not match the configured secret(s).`
+  return problem(401, 'invalid-key', check === 'missing' ? 'Missing key' : 'Invalid key', { detail })
+}
+
 function rejection(header: string, check: Exclude<Check, 'ok'>) {
   if (check === 'malformed') return problem(400, 'invalid-signature', 'Malformed signature', { detail: `${header} is not in the form this sender uses.` })
   if (check === 'stale') return problem(401, 'stale-signature', 'Signature too old', { detail: 'The signed timestamp is outside the tolerance window.' })
@@ -86,7 +93,8 @@ webhooks.post('/:id/:token?', async (c) => {
   const check = await source.verify(secrets, received, config)
   if (check !== 'ok') {
     // A wrong URL token must not tell a prober that the endpoint exists.
-    throw source.auth.kind === 'url-token' ? unknown(id) : rejection(source.auth.header, check)
+    if (source.auth.kind === 'url-token') throw unknown(id)
+    throw source.auth.kind === 'body-key' ? keyRejection(source.auth.field, check) : rejection(source.auth.header, check)
   }
   let text: string
   let payload: unknown
