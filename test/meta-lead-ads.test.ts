@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import leadgenExample from './fixtures/meta-lead-ads/leadgen.docs-example.json?raw'
-import { fetchWith, hex, hmac, request, standin } from './helpers'
+import { fetchWith, hex, hmac, leadsWithEmail, request, standin, standinUrl, submission, waitFor, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -111,4 +111,125 @@ describe('notifications (POST)', () => {
     expect(await res.json()).toMatchObject({ status: 'ignored', leads: [{ status: 'ignored', reason: 'no-lead-in-delivery' }] })
     expect(sent).toEqual([])
   })
+})
+
+// --- the consumer reads each lead back from (the stand-in's) Graph ---
+
+const graph = {
+  seed: (lead: Record<string, unknown>) => fetch(`${standinUrl}/_standin/graph/leads`, { method: 'POST', body: JSON.stringify(lead) }),
+  errors: (errors: { code: number; error_subcode?: number }[]) => fetch(`${standinUrl}/_standin/graph/errors`, { method: 'POST', body: JSON.stringify(errors) }),
+  revoke: (revoked: string[]) => fetch(`${standinUrl}/_standin/graph/tokens`, { method: 'POST', body: JSON.stringify({ revoked }) }),
+  calls: async () => (await (await fetch(`${standinUrl}/_standin/graph/calls`)).json()) as { id: string; token: string }[],
+}
+
+/** A lead as Graph's lead read returns it (the fields the docs list; values made up here, see SOURCES.md). */
+const graphLead = (id: string, email: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  created_time: '2026-03-02T09:14:05+0000',
+  ad_id: '120208123456789012',
+  form_id: '12312312312',
+  campaign_id: '120208123456780000',
+  is_organic: false,
+  platform: 'ig',
+  field_data: [
+    { name: 'full_name', values: ['Joe Example'] },
+    { name: 'email', values: [email] },
+    { name: 'phone_number', values: ['+14155550123'] },
+    { name: 'company_name', values: ['Example Motors'] },
+    { name: 'job_title', values: ['Fleet manager'] },
+    { name: 'city', values: ['Oakland'] },
+    { name: 'car_make', values: ['Honda'] },
+  ],
+  custom_disclaimer_responses: [{ checkbox_key: 'optional_1', is_checked: '1' }],
+  ...extra,
+})
+
+/** Posts a signed notification of `ids` through the real queue; the submissions' ids. */
+async function notify(...ids: string[]): Promise<string[]> {
+  const { res } = await fetchWith('/webhooks/meta-ads', await signed(notification(...ids)), {}, { realQueue: true })
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { leads: { id: string }[] }).leads.map((l) => l.id)
+}
+
+const metadataOf = (lead: { metadata?: { slug?: string; value?: unknown }[] }) => Object.fromEntries((lead.metadata ?? []).map((m) => [m.slug, m.value]))
+
+describe('reading the lead back', () => {
+  it('writes each lead of a batch as Graph has it: field_data mapped, ad ids as text, consent from the disclaimer', async () => {
+    const [a, b] = [newLeadId(), newLeadId()]
+    const [ea, eb] = [`joe-${a}@example.com`, `ann-${b}@example.com`]
+    await graph.seed(graphLead(a, ea))
+    await graph.seed(graphLead(b, eb, { field_data: [{ name: 'first_name', values: ['Ann'] }, { name: 'last_name', values: ['Lee'] }, { name: 'email', values: [eb] }] }))
+    const [sa, sb] = await notify(a, b)
+    await waitForState(sa!, 'written')
+    await waitForState(sb!, 'written')
+    const [joe] = await leadsWithEmail(ea)
+    expect(joe).toMatchObject({ first_name: 'Joe', last_name: 'Example', company_name: 'Example Motors', source: 'Facebook Lead Ads' })
+    expect(joe!.telephones?.[0]?.telephone).toBe('+14155550123')
+    expect(metadataOf(joe!)).toMatchObject({
+      city: 'Oakland',
+      car_make: 'Honda',
+      meta_ad_id: '120208123456789012',
+      meta_form_id: '12312312312',
+      meta_campaign_id: '120208123456780000',
+      meta_is_organic: 'false',
+      meta_platform: 'ig',
+      disclaimer_optional_1: true,
+    })
+    expect(await leadsWithEmail(eb)).toMatchObject([{ first_name: 'Ann', last_name: 'Lee' }])
+    const calls = await graph.calls()
+    expect(calls.map((c) => c.id).sort()).toEqual([a, b].sort())
+    expect(calls.every((c) => c.token === 'meta-page-token-77a0')).toBe(true)
+  })
+
+  it('a redelivered notification reads nothing and writes nothing again', async () => {
+    const a = newLeadId()
+    await graph.seed(graphLead(a, `re-${a}@example.com`))
+    const [first] = await notify(a)
+    await waitForState(first!, 'written')
+    const before = { graph: (await graph.calls()).length, crm: await standin.counters() }
+    const { res } = await fetchWith('/webhooks/meta-ads', await signed(notification(a, newLeadId())), {}, { realQueue: false })
+    expect(await res.json()).toMatchObject({ leads: [{ status: 'duplicate' }, { status: 'accepted' }] })
+    await new Promise((r) => setTimeout(r, 1500))
+    expect((await graph.calls()).length).toBe(before.graph)
+    expect(await standin.counters()).toEqual(before.crm)
+  })
+
+  it('a lead deleted on Facebook (Graph 100/33) is ignored with the reason, and nothing is written', async () => {
+    const [id] = await notify(newLeadId())
+    const row = await waitForState(id!, 'ignored')
+    expect(row.last_error).toContain('no longer exists on Facebook')
+    expect(await standin.counters()).toEqual({})
+  })
+
+  it('a rate limit (codes 4, 17, 32, 613) waits without spending an attempt, then the lead is written', async () => {
+    const a = newLeadId()
+    await graph.seed(graphLead(a, `rl-${a}@example.com`))
+    await graph.errors([{ code: 4 }, { code: 17 }, { code: 32 }, { code: 613 }, { code: 4 }])
+    const [id] = await notify(a)
+    const row = await waitForState(id!, 'written', 90_000)
+    expect(row.attempts).toBeLessThanOrEqual(1)
+    // The batch's other lead is unknown to Graph (ignored): five rate-limit answers, then one read of each.
+    expect(await graph.calls()).toHaveLength(7)
+  }, 120_000)
+
+  it('an expired token (190) holds the lead with the fix, spends no attempt, and the lead is written once the token works again', async () => {
+    const a = newLeadId()
+    await graph.seed(graphLead(a, `tok-${a}@example.com`))
+    await graph.revoke(['meta-page-token-77a0'])
+    const [id] = await notify(a)
+    const held = await waitFor(async () => {
+      const row = await submission(id!)
+      return row?.state === 'retrying' && row.last_error?.includes('WEBHOOK_ACCESS_TOKEN_META_ADS') ? row : undefined
+    })
+    expect(held.last_error).toContain('OAuth error 190')
+    expect(held.attempts).toBe(0)
+    // The console's At a glance names the source and the fix.
+    const page = await (await request('/operator/', { headers: { authorization: `Basic ${btoa('operator:test-operator-token')}` } })).text()
+    expect(page).toContain('meta-ads')
+    expect(page).toContain('WEBHOOK_ACCESS_TOKEN_META_ADS')
+    // The page token replaced (here: Graph takes it again), the held lead is read and written.
+    await graph.revoke([])
+    await waitForState(id!, 'written', 60_000)
+    expect(await leadsWithEmail(`tok-${a}@example.com`)).toHaveLength(1)
+  }, 120_000)
 })
