@@ -223,7 +223,7 @@ describe('reading the lead back', () => {
     })
     expect(held.last_error).toContain('OAuth error 190')
     expect(held.attempts).toBe(0)
-    // The console's At a glance names the source and the fix.
+    // The console shows the held lead under its source with the fix (its row's reason; an At a glance alert is not built yet).
     const page = await (await request('/operator/', { headers: { authorization: `Basic ${btoa('operator:test-operator-token')}` } })).text()
     expect(page).toContain('meta-ads')
     expect(page).toContain('WEBHOOK_ACCESS_TOKEN_META_ADS')
