@@ -30,6 +30,11 @@ export default defineConfig(async () => {
                   // Two secrets each, as during a rotation; the Typeform one is from its own client's test vector.
                   TYPEFORM_WEBHOOK_SECRET: 'tf-retired-secret-91c2,my-webook-secret',
                   STRIPE_WEBHOOK_SECRET: 'whsec_test_retired_4e7a,whsec_test_current_9b2f',
+                  // A Meta Lead Ads endpoint whose leads the consumer reads back from the stand-in's Graph (test/meta-lead-ads.test.ts).
+                  WEBHOOKS: JSON.stringify({ 'meta-ads': { preset: 'meta-lead-ads', graph_api_url: `${inject('standinUrl')}/graph/v25.0` } }),
+                  WEBHOOK_SECRET_META_ADS: 'meta-app-secret-3b8d',
+                  WEBHOOK_TOKEN_META_ADS: 'meta-verify-token-c41e',
+                  WEBHOOK_ACCESS_TOKEN_META_ADS: 'meta-page-token-77a0',
                   TEST_MIGRATIONS: migrations,
                 },
               },

@@ -6,6 +6,7 @@ import { handleBatch } from './delivery/consumer'
 import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
+import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeDeliveryIds } from './store/delivery-ids'
 import { purgeSubmissions, rehashKeys } from './store/submissions'
@@ -22,7 +23,8 @@ export default {
   // A batch whose phone metadata can't be read throws: the queue delivers it again.
   queue: async (batch, env, _ctx) => {
     await loadPhoneMetadata(env.ASSETS)
-    await handleBatch(batch, env)
+    // Ad platforms' leads are read back from the platform (sources/lead-reader.ts) before they are written.
+    await handleBatch(batch, env, readLead)
   },
   /**
    * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),

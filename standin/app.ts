@@ -19,11 +19,13 @@
  *   unified.ts       Unified's /unified/connection/{id} and /unified/integration
  *   errors.ts        Unified's error body; auth.ts its bearer check
  *   control.ts       the /_standin/* control surface
+ *   graph.ts         Meta's Graph lead reads, for the meta-lead-ads preset
  *   client.ts        a typed client over all of it, for tests and scripts
  */
 import { Hono } from 'hono'
 import { controlRoutes } from './control.ts'
 import { crmRoutes } from './crm.ts'
+import { graphRoutes } from './graph.ts'
 import { StandinState } from './state.ts'
 import { unifiedRoutes } from './unified.ts'
 
@@ -32,6 +34,8 @@ export type { Call, ConnectionSettings, Fault, Kind, Operation, Profile } from '
 
 export function standinApp(state = new StandinState()) {
   const app = new Hono()
+  // Before the control routes: `/_standin/graph/leads` would otherwise be read as connection "graph"'s leads.
+  app.route('/', graphRoutes(state.graph))
   app.route('/', controlRoutes(state))
 
   // --- Cloudflare Turnstile's siteverify, with its documented test secrets ---

@@ -2,6 +2,7 @@
  * What the stand-in remembers: records per connection, faults, the call log,
  * and each connection's settings (integration, restrictions, limits, latency).
  */
+import { GraphState } from './graph.ts'
 
 export type Json = Record<string, unknown>
 
@@ -92,6 +93,8 @@ export class StandinState {
   settings = new Map<string, ConnectionSettings>()
   faults: Fault[] = []
   calls: Call[] = []
+  /** Meta's Graph, for lead reads (graph.ts). */
+  graph = new GraphState()
   /** Per limit (`rate:<connection>`, `allowance:<connection>`), when its admitted calls arrived. */
   #admitted = new Map<string, number[]>()
   #seq = 0
@@ -117,6 +120,7 @@ export class StandinState {
     this.#admitted.clear()
     this.faults = []
     this.calls = []
+    this.graph.reset()
   }
 
   /** Calls per operation; `status` counts only calls answered with it (e.g. 429). */

@@ -186,7 +186,7 @@ describe('errors a newcomer meets', () => {
     const outcome = await runInDurableObject(writerFor(env, 'conn-test', { submission: message.id }), async (writer) => {
       // This writer's Worker has no key, as a fresh deploy before `wrangler secret put`.
       Object.assign(writer, { env: { ...env, UNIFIED_API_KEY: '' } })
-      return writer.write(message.id, message.payload!.draft, 'conn-test')
+      return writer.write(message.id, message.payload!.draft!, 'conn-test')
     })
     expect(outcome).toMatchObject({ ok: false, retryable: true })
     expect(outcome.ok === false && outcome.error).toContain('npx wrangler secret put UNIFIED_API_KEY')

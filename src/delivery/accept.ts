@@ -9,7 +9,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../http/context'
 import { retryLater } from '../http/problem'
 import type { LeadDraft } from '../lead/draft'
-import type { SourceInput } from '../lead/message'
+import type { LeadRef, SourceInput } from '../lead/message'
 import { log } from '../log'
 import { type Claim, claimDelivery, finishDelivery, releaseDelivery } from '../store/delivery-ids'
 import { describeStorageError } from '../store/schema'
@@ -22,21 +22,33 @@ export interface WebhookDelivery {
   eventId: string
 }
 
-/** What the source made of it: a lead with the input a replay maps again, or why there is none. */
-export type DeliveryOutcome = { draft: LeadDraft; input: SourceInput } | { ignored: string }
+/** What the source made of it: a lead (or, ad platforms, what to read back) with the input a replay maps again, or why there is none. */
+export type DeliveryOutcome = { draft: LeadDraft; input: SourceInput } | { fetch: LeadRef; input: SourceInput } | { ignored: string }
+
+/** What the sender is told of one delivery (or one lead of a batch). */
+export interface Accepted {
+  id: string
+  status: 'accepted' | 'duplicate' | 'ignored'
+  reason?: string
+}
 
 /**
  * Answers `200 {id, status}`: accepted, duplicate or ignored; a 503 with Retry-After when it
  * could not be made durable. `consentText`: the source's consent wording (see acceptLead).
  */
 export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelivery, outcome: DeliveryOutcome, consentText?: string): Promise<Response> {
+  return c.json(await acceptOnce(c, delivery, outcome, consentText))
+}
+
+/** One delivery, or one lead of a batch, accepted once (see acceptDelivery); throws the 503 problem when it could not be made durable. */
+export async function acceptOnce(c: Context<AppEnv>, delivery: WebhookDelivery, outcome: DeliveryOutcome, consentText?: string): Promise<Accepted> {
   const { source, form, eventId } = delivery
   const origin = { source, form }
   const ids = { source, form, event: eventId }
   if ('ignored' in outcome) {
     const id = recordUnqueued(c, origin, 'ignored', outcome.ignored)
     log('info', 'webhook ignored', { ...ids, reason: outcome.ignored, submission: id })
-    return c.json({ id, status: 'ignored', reason: outcome.ignored })
+    return { id, status: 'ignored', reason: outcome.ignored }
   }
   const db = c.env.DB
   let claim: Claim
@@ -49,7 +61,7 @@ export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelive
   if (claim.state === 'done') {
     const logged = recordUnqueued(c, origin, 'duplicate-delivery')
     log('info', 'webhook redelivery acknowledged', { ...ids, submission: claim.submission, logged })
-    return c.json({ id: claim.submission, status: 'duplicate' })
+    return { id: claim.submission, status: 'duplicate' }
   }
   if (claim.state === 'in-flight') {
     // Another delivery of this event is being queued right now; acknowledging this one could lose the lead if that one fails.
@@ -71,5 +83,5 @@ export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelive
     log('error', 'delivery id finish failed', { ...ids, submission: id, error: describeStorageError(e) }),
   )
   log('info', 'webhook accepted', { ...ids, submission: id })
-  return c.json({ id, status: 'accepted' })
+  return { id, status: 'accepted' }
 }

@@ -10,7 +10,7 @@
 import { deliverySettings, UNSUPPORTED_FIX, whereConfigured } from '../config'
 import type { LeadDraft } from '../lead/draft'
 import { hashesOf, hashIdentifier, identifiersOf } from '../lead/identity'
-import { type AnyLeadMessage, type LeadMessage, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
+import { type AnyLeadMessage, type LeadMessage, type LeadReader, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
 import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
@@ -83,7 +83,18 @@ const withFix = (error: string, unsupported: keyof typeof UNSUPPORTED_FIX | unde
       ? `${error}. ${refusalFix(whereConfigured(origin))}`
       : error
 
-export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
+/**
+ * Sends the submission again after `delaySeconds` as a new message carrying the attempts it had spent, so waiting
+ * (for the CRM's pace, for a platform's rate limit or a new token) never runs out the retry budget.
+ */
+async function later(message: Message<AnyLeadMessage>, m: LeadMessage, env: Env, attempts: number, delaySeconds: number, why: string, keyHash: string | null = null) {
+  await env.LEADS.send({ ...m, spent: attempts - 1 }, { contentType: 'json', delaySeconds })
+  await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts: attempts - 1, lastError: why })
+  message.ack()
+}
+
+/** `readLead`: how a lead the webhook only named (payload.fetch) is read back; index.ts passes the sources' reader. */
+export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLead?: LeadReader): Promise<void> {
   const m = upgrade(message.body)
   const started = Date.now()
   const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
@@ -111,8 +122,28 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     log('error', 'lead payload missing', ids)
     return
   }
+  let draft: LeadDraft
+  if (payload.fetch) {
+    // An ad platform's lead: read back now (and again on every replay), so what is written is what the platform holds today.
+    if (!readLead) throw new Error('no reader for a lead to read back')
+    const read = await readLead(env, m.origin, payload.fetch, new Date(m.receivedAt))
+    if ('ignored' in read) {
+      await recordOutcome(env.DB, m, null, { state: 'ignored', attempts, lastError: read.ignored })
+      message.ack()
+      log('info', 'lead ignored when read back', { ...ids, reason: read.ignored })
+      return
+    }
+    if ('wait' in read) {
+      await later(message, m, env, attempts, Math.max(1, Math.ceil(read.retryAfter)), read.wait)
+      log(read.alert ? 'error' : 'info', 'lead read back later', { ...ids, delaySeconds: read.retryAfter, alert: read.alert })
+      return
+    }
+    draft = read.draft
+  } else {
+    draft = payload.draft
+  }
   // Identity, serialization and the Retry-After gate are per connection: the same email in two CRMs is two people.
-  const connection = payload.draft.plan?.connection || env.UNIFIED_CONNECTION_ID
+  const connection = draft.plan?.connection || env.UNIFIED_CONNECTION_ID
   let keyHash: string | null = null
   let person: string | undefined
   // Every identifier's hash, so the operator console finds the submission by any email or phone.
@@ -125,7 +156,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
   } else {
     // A person merged into another between resolving and writing is resolved again (a few times at most).
     for (let round = 0; ; round++) {
-      const identity = await identify(env, connection, m, payload.draft, env.HASH_SECRET)
+      const identity = await identify(env, connection, m, draft, env.HASH_SECRET)
       if ('erased' in identity) {
         await forgetSubmission(env.DB, m.id)
         message.ack()
@@ -168,7 +199,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
       crmIds: outcome.records,
       action,
       person,
-      consentVersion: payload.draft.consent?.version,
+      consentVersion: draft.consent?.version,
       keys,
       ms: Date.now() - started,
       warnings: outcome.warnings,
@@ -181,10 +212,8 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
     // Held back by the CRM's rate limit: not a failed attempt. The submission comes back when the pace has room,
     // as a new message that carries the attempts it had spent, so waiting never runs out the retry budget.
     const delaySeconds = Math.max(1, Math.ceil(outcome.retryAfter ?? 1))
-    await env.LEADS.send({ ...m, spent: attempts - 1 }, { contentType: 'json', delaySeconds })
     // What it waits for (a rate limit, a 403 request limit, a busy CRM), with the CRM's reason masked.
-    await recordOutcome(env.DB, m, keyHash, { state: 'retrying', attempts: attempts - 1, lastError: outcome.error || 'waiting for the CRM’s rate limit' })
-    message.ack()
+    await later(message, m, env, attempts, delaySeconds, outcome.error || 'waiting for the CRM’s rate limit', keyHash)
     log('info', 'lead paced', { ...ids, delaySeconds })
     return
   }
@@ -218,9 +247,11 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env): Promi
 export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
   // An erased person's dead letter must not bring their row back.
-  const draft = (m.payload ?? (await storedPayload(env.DB, m.id)))?.draft
+  const payload = m.payload ?? (await storedPayload(env.DB, m.id))
+  const draft = payload?.draft
   const keys = draft && env.HASH_SECRET ? await hashesOf(draft, env.HASH_SECRET) : []
-  if (!draft || (await erasedSince(env.DB, keys, submittedAt(m, draft)))) {
+  // A lead still to be read back holds nothing personal: its row keeps the reference for a replay.
+  if (!payload || (draft && (await erasedSince(env.DB, keys, submittedAt(m, draft))))) {
     if (draft) await forgetSubmission(env.DB, m.id)
     message.ack()
     log('info', 'dead letter dropped: nothing left of it, or the person was erased', { submission: m.id })
@@ -240,8 +271,8 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
 /** The name of the dead-letter queue in wrangler.toml, whose batches arrive at the same handler. */
 export const DEAD_LETTER_QUEUE = 'lead-intake-dead-letters'
 
-export async function handleBatch(batch: MessageBatch<AnyLeadMessage>, env: Env): Promise<void> {
-  const handle = batch.queue === DEAD_LETTER_QUEUE ? deadLetter : deliver
+export async function handleBatch(batch: MessageBatch<AnyLeadMessage>, env: Env, readLead?: LeadReader): Promise<void> {
+  const handle = batch.queue === DEAD_LETTER_QUEUE ? deadLetter : (message: Message<AnyLeadMessage>, env: Env) => deliver(message, env, readLead)
   // One message's failure (e.g. D1 unavailable) must not block the others: each settles alone,
   // and one that threw is retried on its own.
   await Promise.all(

@@ -84,7 +84,8 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
 export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload, consentText?: string): Promise<string> {
   const message = newMessage(origin, payload)
   // The row holds the person's data from now on, so it is findable (and erasable) by each of their identifiers from now on.
-  const keys = c.env.HASH_SECRET ? await hashesOf(payload.draft, c.env.HASH_SECRET) : undefined
+  // A lead still to be read back (payload.fetch) holds no identifier yet: the consumer keys its row once it has read it.
+  const keys = c.env.HASH_SECRET && payload.draft ? await hashesOf(payload.draft, c.env.HASH_SECRET) : undefined
   const unlogged = await enqueueLead(c.env, message, keys)
   if (unlogged !== null) {
     c.executionCtx.waitUntil(
@@ -93,7 +94,7 @@ export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'ex
       ),
     )
   }
-  const consent = payload.draft.consent
+  const consent = payload.draft?.consent
   if (consent && consentText !== undefined) {
     // The exact wording agreed to, kept once per version (GET /operator/consents).
     c.executionCtx.waitUntil(

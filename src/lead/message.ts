@@ -21,10 +21,31 @@ export type SourceInput =
   | { kind: 'form'; fields: [string, string[]][]; url: string; referer?: string }
   | { kind: 'webhook'; body: string }
 
-export interface Payload {
-  draft: LeadDraft
-  input?: SourceInput
+/**
+ * What to read back from the sender's platform when the webhook carries only an id (ad
+ * platforms: Meta's `leadgen_id`): the consumer turns it into a draft (LeadReader).
+ * `id` stays a string: such ids exceed 2^53. `hints`: what the notification said besides.
+ */
+export interface LeadRef {
+  id: string
+  hints?: Record<string, string>
 }
+
+/** The lead as the source mapped it, or (ad platforms) what to fetch: replay and redelivery read it again. */
+export type Payload = { draft: LeadDraft; input?: SourceInput; fetch?: undefined } | { fetch: LeadRef; input?: SourceInput; draft?: undefined }
+
+/**
+ * What reading a LeadRef back gave: a draft; a reason to settle it `ignored` (the lead no
+ * longer exists); or a wait that spends no attempt (`alert`: the operator must act, e.g. a
+ * revoked token, said in `reason` with the fix).
+ */
+export type LeadRead =
+  | { draft: LeadDraft }
+  | { ignored: string }
+  | { wait: string; retryAfter: number; alert?: true }
+
+/** Reads a queued LeadRef back from the platform of the endpoint `origin.source`. Injected by index.ts: sources sit above delivery. */
+export type LeadReader = (env: Env, origin: Origin, ref: LeadRef, receivedAt: Date) => Promise<LeadRead>
 
 export interface LeadMessage {
   v: 2

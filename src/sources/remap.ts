@@ -20,6 +20,8 @@ const notReplayable = (detail: string) => problem(409, 'not-replayable', 'This s
  * no longer makes a lead of it; nothing is queued then.
  */
 export async function remap(env: object, origin: Origin, stored: Payload, receivedAt: Date): Promise<Payload> {
+  // A lead read back from its platform (payload.fetch) is read again when the replay is delivered, under today's token and mapping.
+  if (stored.fetch) return stored
   const input = stored.input
   if (!input) return stored
   if (input.kind === 'form') {

@@ -8,6 +8,7 @@
 import type { z } from 'zod/v3'
 import type { ConsentConfig } from '../config'
 import type { LeadDraft, WritePlan } from '../lead/draft'
+import type { LeadRef } from '../lead/message'
 import type { Check, EventKey } from './verify/types'
 
 export type { Check, EventKey } from './verify/types'
@@ -18,7 +19,12 @@ export type { Check, EventKey } from './verify/types'
  * `consented`: whether the answer its `consent.field` names gives consent (sources/consent.ts
  * then records it, or ignores the delivery when consent is required and not given).
  */
-export type WebhookLead = { form: string; consented?: boolean } & ({ draft: LeadDraft; ignored?: undefined } | { ignored: string; draft?: undefined })
+export type WebhookLead = { form: string; consented?: boolean } & (
+  | { draft: LeadDraft; ignored?: undefined; fetch?: undefined }
+  | { ignored: string; draft?: undefined; fetch?: undefined }
+  /** An ad platform's notification names the lead only: the consumer reads it back (lead/message.ts LeadReader). */
+  | { fetch: LeadRef; draft?: undefined; ignored?: undefined }
+)
 
 /** One delivery as it arrived. */
 export interface Received {
@@ -46,6 +52,12 @@ export interface WebhookSource<C extends SourceConfig = any> {
    * wrong: 401; a body that is no JSON object: 400).
    */
   auth: { kind: 'signature'; header: string } | { kind: 'url-token' } | { kind: 'body-key'; field: string }
+  /**
+   * A sender that proves the endpoint before it posts (Meta's `hub.challenge`): `GET /webhooks/<id>`
+   * is answered with what `answer` returns (200 text/plain), or 403 when it returns undefined.
+   * `secret`: the prefix of the variable it checks against (`WEBHOOK_TOKEN` → WEBHOOK_TOKEN_<ID>).
+   */
+  subscribe?: { secret: string; answer(query: URLSearchParams, secrets: string[]): Promise<string | undefined> }
   /** Checks the delivery against the endpoint's secrets (any of them: rotation). */
   verify(secrets: string[], received: Received, config: C): Promise<Check>
   /**
@@ -53,7 +65,13 @@ export interface WebhookSource<C extends SourceConfig = any> {
    * 400 problem when the body is not what this sender posts.
    */
   read?(received: Received): Promise<unknown>
-  /** The delivery's idempotency key and event type, from its headers or its (verified) payload. */
+  /**
+   * The leads of a delivery that carries several (Meta batches them): each part is keyed
+   * (`eventOf`), mapped and accepted on its own. Absent: the payload is one delivery. Throws a
+   * 400 problem, before anything is accepted, when a part is not one of this sender's.
+   */
+  split?(payload: unknown): unknown[]
+  /** The delivery's idempotency key and event type, from its headers or its (verified) payload (a part of it, with `split`). */
   eventOf(received: Received, payload: unknown): Promise<EventKey>
   /**
    * A verified payload → a lead, or why not; a 400 problem when it is none of this sender's

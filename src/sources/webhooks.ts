@@ -10,17 +10,18 @@
  * Whatever may succeed later (no secret yet, bad config, queue or D1 down) is a 503 with
  * Retry-After; a sender's mistake (bad signature, body that is no payload) is a 4xx.
  */
+import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { bodyLimit } from 'hono/body-limit'
 import { ConfigError } from '../config'
-import { acceptDelivery } from '../delivery/accept'
+import { type Accepted, acceptOnce, type DeliveryOutcome } from '../delivery/accept'
 import type { AppEnv } from '../http/context'
 import { problem, retryLater } from '../http/problem'
 import { log } from '../log'
 import { withConsent } from './consent'
-import { type Endpoint, endpointOf } from './registry'
+import { type Endpoint, endpointOf, secretVar } from './registry'
 import { secretsOf } from './signature'
-import type { Check, Received } from './types'
+import type { Check, Received, WebhookLead } from './types'
 
 /** Typeform sends the form's whole definition with every response: room for large forms, still far below the queue's 128 KB per lead. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -104,9 +105,38 @@ webhooks.post('/:id/:token?', async (c) => {
   } else {
     ;({ text, payload } = readJson(received.body))
   }
+  if (!source.split) return c.json(await acceptPart(c, found, received, payload, text))
+  // A batch (Meta's): every part read and keyed before any is accepted, so a bad one refuses the batch whole; then each
+  // is accepted once on its own, and 200 only once all are (a 503 halfway: the retry finds the first ones duplicates).
+  const parts = source.split(payload)
+  const keyed = await Promise.all(parts.map(async (part) => ({ part, lead: source.map(config, part, id), event: await source.eventOf(received, part) })))
+  const leads: Accepted[] = []
+  for (const { part, lead, event } of keyed) leads.push(await acceptPart(c, found, received, part, JSON.stringify(part), lead, event.id))
+  if (leads.length === 0) leads.push(await acceptOnce(c, { source: id, form: 'none', eventId: '' }, { ignored: 'no-lead-in-delivery' }))
+  return c.json({ status: leads.every((l) => l.status === 'ignored') ? 'ignored' : 'accepted', leads })
+})
+
+/** One delivery, or one part of a batch: mapped (unless it was), consent applied, keyed (unless it was), accepted once. */
+async function acceptPart(c: Context<AppEnv>, found: Endpoint, received: Received, payload: unknown, text: string, mapped?: WebhookLead, eventId?: string): Promise<Accepted> {
+  const { id, source, config } = found
   // Consent after map: its wording's SHA-256 is asynchronous, map is not.
-  const lead = await withConsent(config.consent, source.map(config, payload, id), new Date())
-  const event = await source.eventOf(received, payload)
-  const outcome = lead.draft ? { draft: lead.draft, input: { kind: 'webhook' as const, body: text } } : { ignored: lead.ignored }
-  return acceptDelivery(c, { source: id, form: lead.form, eventId: event.id }, outcome, config.consent?.text)
+  const lead = await withConsent(config.consent, mapped ?? source.map(config, payload, id), new Date())
+  const event = eventId ?? (await source.eventOf(received, payload)).id
+  const input = { kind: 'webhook' as const, body: text }
+  const outcome: DeliveryOutcome = lead.draft ? { draft: lead.draft, input } : lead.fetch ? { fetch: lead.fetch, input } : { ignored: lead.ignored }
+  return acceptOnce(c, { source: id, form: lead.form, eventId: event }, outcome, config.consent?.text)
+}
+
+/**
+ * A sender's check of the endpoint before it posts (Meta's `hub.mode=subscribe`): 200 text/plain with
+ * what the source answers, 403 when the token is wrong; an endpoint whose sender makes none: unknown.
+ */
+webhooks.get('/:id', async (c) => {
+  const id = c.req.param('id')
+  const found = endpoint(c.env, id)
+  const subscribe = found && !found.builtIn ? found.source.subscribe : undefined
+  if (!found || !subscribe) throw unknown(id)
+  const answer = await subscribe.answer(new URL(c.req.url).searchParams, secretsFor(c.env, secretVar(subscribe.secret, id)))
+  if (answer === undefined) throw problem(403, 'subscription-refused', 'Subscription refused', { detail: 'hub.mode must be "subscribe" and hub.verify_token the endpoint\'s verify token.' })
+  return c.text(answer, 200)
 })

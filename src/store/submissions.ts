@@ -171,8 +171,8 @@ export async function storedPayload(db: D1Database, id: string): Promise<Payload
 
 /** A stored payload; rows from before replays re-mapped hold the whole queued message, whose `draft` is the same. */
 const readPayload = (text: string): Payload => {
-  const stored = JSON.parse(text) as Partial<Payload>
-  return { draft: stored.draft!, input: stored.input }
+  const stored = JSON.parse(text) as { draft?: Payload['draft']; fetch?: Payload['fetch']; input?: Payload['input'] }
+  return stored.fetch ? { fetch: stored.fetch, input: stored.input } : { draft: stored.draft!, input: stored.input }
 }
 
 /**

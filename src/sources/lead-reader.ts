@@ -1,0 +1,82 @@
+/**
+ * Reads back a lead an ad platform's webhook only named (lead/message.ts LeadRef), for the
+ * consumer: index.ts hands `readLead` to it, since sources sit above delivery. Meta: `GET
+ * <graph_api_url>/<leadgen_id>?fields=…` with the page token in WEBHOOK_ACCESS_TOKEN_<ID>, the
+ * lead mapped by the preset (presets/meta-lead-ads.ts). Graph's errors decide what the
+ * submission does: a lead that no longer exists is ignored; a rate limit waits; a token Graph
+ * refuses (190) holds the source's leads, spending no attempt, with an alert naming the fix.
+ */
+import { ConfigError, deliverySettings } from '../config'
+import type { LeadRead, LeadReader } from '../lead/message'
+import { log } from '../log'
+import { withConsent } from './consent'
+import { LEAD_FIELDS_READ, type MetaConfig, metaLead, parseKeepingDigits } from './presets/meta-lead-ads'
+import { obj } from './presets/preset'
+import { endpointOf, secretVar } from './registry'
+
+/** The start of the reason a held lead shows: the console's alert finds the rows waiting for a token by it. */
+export const TOKEN_REFUSED = 'token refused'
+
+/** Graph's rate-limit codes (application, user, page, API-specific). */
+const RATE_LIMITED = new Set([4, 17, 32, 613])
+/** Graph's "a lead that does not exist (deleted, or never was)": code 100, subcode 33. */
+const NO_SUCH_OBJECT = { code: 100, subcode: 33 }
+const TIMEOUT_MS = 10_000
+
+const tokenAlert = (variable: string, what: string, seconds: number): LeadRead => ({
+  wait: `${TOKEN_REFUSED}: ${what}. Replace it: \`npx wrangler secret put ${variable}\` with a page access token that doesn't expire; this lead waits and is written once it is (next try in ${seconds} s)`,
+  retryAfter: seconds,
+  alert: true,
+})
+
+export const readLead: LeadReader = async (env, origin, ref, receivedAt) => {
+  const { DELIVERY_BASE_DELAY_SECONDS: base } = deliverySettings(env)
+  // A token problem is the operator's to fix: tried again every few minutes (every 2 min at the default base delay).
+  const tokenWait = Math.min(900, base * 12)
+  let endpoint
+  try {
+    endpoint = endpointOf(env, origin.source)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    return { wait: `configuration error: ${error.message}`, retryAfter: tokenWait, alert: true }
+  }
+  if (!endpoint || (endpoint.config as { preset?: string }).preset !== 'meta-lead-ads') {
+    return { ignored: `source "${origin.source}" no longer reads leads back from Facebook` }
+  }
+  const config = endpoint.config as MetaConfig
+  const variable = secretVar('WEBHOOK_ACCESS_TOKEN', origin.source)
+  const token = ((env as unknown as Record<string, unknown>)[variable] as string | undefined)?.trim()
+  if (!token) return tokenAlert(variable, `${variable} is not set, so leads of "${origin.source}" can't be read from Facebook`, tokenWait)
+  let res: Response
+  try {
+    const url = `${config.graph_api_url}/${encodeURIComponent(ref.id)}?fields=${LEAD_FIELDS_READ}`
+    res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(TIMEOUT_MS) })
+  } catch (error) {
+    return { wait: `Facebook did not answer (${(error as Error).name})`, retryAfter: base * 6 }
+  }
+  const text = await res.text()
+  let body: Record<string, unknown> | undefined
+  try {
+    body = obj(parseKeepingDigits(text))
+  } catch {
+    body = undefined
+  }
+  if (res.ok && body && !body.error) {
+    const lead = await withConsent(config.consent, metaLead(config, body, ref), receivedAt)
+    return lead.draft ? { draft: lead.draft } : { ignored: lead.ignored ?? 'no-contact' }
+  }
+  // Graph's error: only its code and subcode are kept (its message may quote what was asked).
+  const error = obj(body?.error)
+  const code = Number(error?.code)
+  const subcode = Number(error?.error_subcode)
+  log('warn', 'Facebook lead read refused', { source: origin.source, status: res.status, code, subcode })
+  if (code === 190) return tokenAlert(variable, `Facebook refused ${variable} (OAuth error 190: expired or revoked)`, tokenWait)
+  if (RATE_LIMITED.has(code)) return { wait: `Facebook's rate limit (Graph error ${code})`, retryAfter: base * 6 }
+  if (code === NO_SUCH_OBJECT.code && subcode === NO_SUCH_OBJECT.subcode) {
+    return { ignored: 'the lead no longer exists on Facebook (Graph error 100/33: deleted, or not readable with this token)' }
+  }
+  if (code === 10 || code === 200 || res.status === 403) {
+    return tokenAlert(variable, `Facebook refused ${variable} the lead (Graph error ${code}: a permission is missing, e.g. leads_retrieval)`, tokenWait)
+  }
+  return { wait: `Facebook answered ${res.status}${Number.isFinite(code) ? ` (Graph error ${code})` : ''}`, retryAfter: base * 6 }
+}
