@@ -5,15 +5,9 @@
  * it doubles each second of calls until the first 429, which marks the CRM's
  * ceiling (the calls actually made in the last second); it is then cut and
  * grows back to just under that ceiling, probing above it only slowly. Or it
- * is pinned (UNIFIED_MAX_CALLS_PER_SECOND). Some limits are longer than a
- * second (Unified's own workspace limit is per rolling minute): a 429 that
- * asks for more than a second, or that comes while the last second was well
- * under the known ceiling, marks a per-minute ceiling instead (the calls the
- * CRM served in the last 60 s), and no rolling 60 s then holds more than its
- * target. A 503 that says nothing of when pauses the connection 1 s, then
- * 2, 4… while they keep coming (a rate limit without Retry-After: 1 s, and a
- * lower rate).
- * One Durable Object per connection,
+ * is pinned (UNIFIED_MAX_CALLS_PER_SECOND). A 403 that says a request limit
+ * was exceeded is such a refusal too. A 503 that says nothing of when pauses
+ * the connection 1 s, then 2, 4… while they keep coming. One Durable Object per connection,
  * so every writer of that connection shares it; one round trip per call.
  *
  * (The class keeps its first name, CrmGate, from when it only held a
@@ -39,12 +33,10 @@ const CUT = 0.7
 const TARGET = 0.85
 /** A pinned rate is kept this far below the pin: a CRM's window and the network's jitter are not exact. */
 const PIN_MARGIN = 0.9
-/** The rolling window of longer limits (Unified's workspace limit: requests per minute). */
-const MINUTE_MS = 60_000
-/** A slot at the edge of the window keeps this much further off: the CRM counts a call from its arrival, a little after ours. */
-const WINDOW_MARGIN_MS = 100
 /** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
+/** Quiet this long (or twice the last pause) after a 503, the next one starts again at 1 s. */
+const BACKOFF_RESET_MS = 60_000
 
 export type Permit = { waitedMs: number } | { deferMs: number }
 
@@ -67,10 +59,6 @@ export class CrmGate extends DurableObject<Env> {
   #lastCut = 0
   /** Grant times of the last second, to measure the rate actually reached. */
   #recent: number[] = []
-  /** Calls a minute at which the CRM said 429 over a longer window (undefined until it has). */
-  #perMinute: number | undefined
-  /** Grant times of the last 60 s (and those granted ahead), in order: the rolling window a per-minute ceiling holds. */
-  #minute: number[] = []
   /** 503s without a Retry-After in a row, and when the last came: how long the next pause is. */
   #streak = 0
   #lastRefusal = 0
@@ -84,34 +72,17 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = (await ctx.storage.get<number>('until')) ?? 0
       this.#ceiling = await ctx.storage.get<number>('ceiling')
       if (this.#ceiling) this.#rate = this.#ceiling * TARGET
-      this.#perMinute = await ctx.storage.get<number>('perMinute')
     })
   }
 
-  /** The first free slot: at the current rate, never inside a Retry-After, and within the per-minute ceiling. */
-  #first(now: number): number {
-    const free = Math.max(now, this.#nextFree, this.#pausedUntil)
-    if (this.#perMinute === undefined) return free
-    const first = this.#minute.findIndex((t) => t > now - MINUTE_MS)
-    this.#minute = first < 0 ? [] : this.#minute.slice(first)
-    // No rolling 60 s may hold more than the target: the k-th latest grant must be a window behind.
-    const k = Math.max(1, Math.floor(this.#perMinute * TARGET))
-    const edge = this.#minute.length >= k ? this.#minute[this.#minute.length - k]! + MINUTE_MS + WINDOW_MARGIN_MS : 0
-    return Math.max(free, edge)
-  }
-
-  /** The next slot; moves the schedule on. */
+  /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
   #take(pinned: number | undefined): number {
     const now = Date.now()
-    const slot = this.#first(now)
+    const slot = Math.max(now, this.#nextFree, this.#pausedUntil)
     this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
     // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
     this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
-    this.#minute.push(slot)
-    if (this.#minute.length > 1 && this.#minute.at(-2)! > slot) this.#minute.sort((a, b) => a - b)
     if (!pinned) this.#grow()
-    // A per-minute ceiling is probed above slowly too (about 4 % a minute at its target), as the CRM's plan may grow.
-    if (this.#perMinute !== undefined) this.#perMinute = Math.min(MAX_RATE * 60, this.#perMinute + 0.05)
     return slot
   }
 
@@ -124,7 +95,7 @@ export class CrmGate extends DurableObject<Env> {
   async acquire(maxWaitMs: number, pinned?: number): Promise<Permit> {
     await this.#loaded
     const now = Date.now()
-    const first = this.#first(now)
+    const first = Math.max(now, this.#nextFree, this.#pausedUntil)
     if (first - now > maxWaitMs) return { deferMs: first - now }
     const at = this.#take(pinned)
     if (at <= now) return { waitedMs: 0 }
@@ -146,10 +117,7 @@ export class CrmGate extends DurableObject<Env> {
     this.#nextFree = this.#pausedUntil
     for (const w of waiting) {
       clearTimeout(w.timer)
-      // Its old slot was never used: it leaves the window it was counted in.
-      const old = this.#minute.indexOf(w.at)
-      if (old >= 0) this.#minute.splice(old, 1)
-      const first = this.#first(Date.now())
+      const first = Math.max(Date.now(), this.#nextFree, this.#pausedUntil)
       if (first - w.since > w.maxWaitMs) {
         w.resolve({ deferMs: first - Date.now() })
         continue
@@ -170,17 +138,22 @@ export class CrmGate extends DurableObject<Env> {
   /** Seconds to pause for a 503 that gave no Retry-After: 1, then doubling while they keep coming. */
   #backoff(now: number): number {
     const last = Math.min(MAX_BACKOFF_S, 2 ** Math.max(0, this.#streak - 1))
-    // Quiet for twice the last pause (and at least a minute): the next refusal starts again at 1 s.
-    if (now - this.#lastRefusal > Math.max(MINUTE_MS, 2 * last * 1000)) this.#streak = 0
+    if (now - this.#lastRefusal > Math.max(BACKOFF_RESET_MS, 2 * last * 1000)) this.#streak = 0
     this.#lastRefusal = now
     this.#streak += 1
     return Math.min(MAX_BACKOFF_S, 2 ** (this.#streak - 1))
   }
 
+  /** A 503 that says nothing of when to come back: the CRM is busy; no call for a while, longer while it stays so. */
+  async busy(): Promise<void> {
+    await this.#loaded
+    const now = Date.now()
+    await this.pause(now + this.#backoff(now) * 1000)
+  }
+
   /**
-   * The CRM refused for its rate (a 429, or a 403 saying a request limit was exceeded): no call
-   * before its Retry-After (1 s when it gave none), and a lower ceiling, per second or
-   * per minute (once per second, however many calls were in flight).
+   * The CRM refused for its rate (a 429, or a 403 saying a request limit was exceeded): no call before
+   * its Retry-After (1 s when it gave none), and a lower rate (once per second, however many calls were in flight).
    */
   async limited(retryAfterSeconds: number | undefined): Promise<void> {
     await this.#loaded
@@ -190,41 +163,15 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = until
       await this.ctx.storage.put('until', until)
     }
-    // The refused call was not served: it leaves the minute's window (the latest granted by now stands for it).
-    const refused = this.#minute.findLastIndex((t) => t <= now)
-    if (refused >= 0) this.#minute.splice(refused, 1)
     if (now - this.#lastCut >= 1000) {
       this.#lastCut = now
-      // What the CRM refused is what it was given in the last second (slots granted for later don't count yet)…
+      // What the CRM refused is what it was given in the last second (slots granted for later don't count yet).
       const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
-      // …unless its window is longer: it asks for more than a second, or, after a minute of calls, the second was well
-      // under what it took before (a count of a few seconds' calls is no minute's ceiling), or the minute is at its ceiling.
-      const inWindow = this.#minute.filter((t) => t > now - MINUTE_MS && t <= now)
-      const served = inWindow.length
-      const aMinuteOfCalls = served > 0 && now - inWindow[0]! > MINUTE_MS * 0.8
-      const longer =
-        served > reached &&
-        ((retryAfterSeconds ?? 0) > 1 ||
-          (aMinuteOfCalls && this.#ceiling !== undefined && reached < this.#ceiling * CUT) ||
-          (this.#perMinute !== undefined && served >= this.#perMinute * TARGET - 1))
-      if (longer) {
-        // Calls still in flight at the refusal are counted as served too: cut, as the per-second ceiling is, and grow back.
-        this.#perMinute = Math.max(1, served * CUT)
-        await this.ctx.storage.put('perMinute', this.#perMinute)
-      } else {
-        this.#ceiling = Math.max(MIN_RATE, reached, this.#rate * CUT)
-        this.#rate = Math.max(MIN_RATE, this.#ceiling * CUT)
-        await this.ctx.storage.put('ceiling', this.#ceiling)
-      }
+      this.#ceiling = Math.max(MIN_RATE, reached, this.#rate * CUT)
+      this.#rate = Math.max(MIN_RATE, this.#ceiling * CUT)
+      await this.ctx.storage.put('ceiling', this.#ceiling)
     }
     this.#replan()
-  }
-
-  /** A 503 that says nothing of when to come back: the CRM is busy; no call for a while, longer while it stays so. */
-  async busy(): Promise<void> {
-    await this.#loaded
-    const now = Date.now()
-    await this.pause(now + this.#backoff(now) * 1000)
   }
 
   /** Another Retry-After (a 503 that says when to come back): no call before it, the rate unchanged. */
@@ -269,14 +216,9 @@ export class CrmGate extends DurableObject<Env> {
   }
 
   /** The connection's pace, for the operator and tests. */
-  async state(): Promise<{ rate: number; ceiling?: number; perMinute?: number; pausedUntil: number }> {
+  async state(): Promise<{ rate: number; ceiling?: number; pausedUntil: number }> {
     await this.#loaded
-    return {
-      rate: this.#rate,
-      ...(this.#ceiling ? { ceiling: this.#ceiling } : {}),
-      ...(this.#perMinute ? { perMinute: this.#perMinute } : {}),
-      pausedUntil: this.#pausedUntil,
-    }
+    return { rate: this.#rate, ...(this.#ceiling ? { ceiling: this.#ceiling } : {}), pausedUntil: this.#pausedUntil }
   }
 }
 
