@@ -26,7 +26,9 @@ async function burst(connection: string, n: number, extra: Record<string, unknow
   )
 }
 
-const callsOf = async (connection: string) => ((await client.calls()) as Call[]).filter((c) => c.connection === connection)
+/** The connection's calls to the CRM (Unified's own daily read of the connection's integration is not one: it is not paced). */
+const callsOf = async (connection: string) =>
+  ((await client.calls()) as Call[]).filter((c) => c.connection === connection && !c.op.startsWith('connection.') && !c.op.startsWith('integration.'))
 
 /** The most calls the stand-in served (not refused) in any 1-second window. */
 const peak = (calls: Call[]) => {
