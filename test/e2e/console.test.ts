@@ -69,7 +69,12 @@ describe.skipIf(!CHROMIUM)('the operator console in a real browser', () => {
   const waitForState = async (id: string, state: string) => {
     const deadline = Date.now() + 60_000
     while ((await stateOf(id)) !== state) {
-      if (Date.now() > deadline) throw new Error(`submission ${id} never became ${state}; wrangler said:\n${logs.join('').slice(-3000)}`)
+      if (Date.now() > deadline) {
+        // What the Worker said of this submission, and every call the stand-in saw: enough to tell a stall from a refusal.
+        const mine = logs.join('').split('\n').filter((l) => l.includes(id) && !l.includes('GET /operator/submissions'))
+        const calls = await fetch(`${stack.standinUrl}/_standin/calls`).then((r) => r.text()).catch((e: Error) => e.message)
+        throw new Error(`submission ${id} never became ${state} (it is ${await stateOf(id)}); the Worker said of it:\n${mine.join('\n').slice(-3000)}\nthe stand-in's calls:\n${calls.slice(-3000)}`)
+      }
       await new Promise((r) => setTimeout(r, 250))
     }
   }
