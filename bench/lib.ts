@@ -5,7 +5,7 @@
  * table cells). Nothing here holds state between calls: what a run remembers
  * lives in the runner's context.
  */
-import { type Call, type StandinClient, type WireLead, standinClient } from '../standin/client.ts'
+import { type Call, isCrmOperation, type StandinClient, type WireLead, standinClient } from '../standin/client.ts'
 
 // ------------------------------------------------------------- the contract
 
@@ -228,8 +228,8 @@ export type Counters = Record<string, number>
 
 export const totalCalls = (counters: Counters): number => Object.values(counters).reduce((a, b) => a + b, 0)
 
-/** Unified's own reads of a connection and its integration (once a day): not calls to the CRM. */
-export const isCrmCall = (op: string): boolean => !op.startsWith('connection.') && !op.startsWith('integration.')
+/** Unified's own reads of a connection and its integration (once a day) are not calls to the CRM. */
+export const isCrmCall = isCrmOperation
 
 /** CRM calls per operation made between two counter readings (operations with none left out). */
 export function callsBetween(after: Counters, before: Counters): Counters {

@@ -18,6 +18,9 @@ export type { Call, ConnectionSettings, Fault, IntegrationName, Kind, Operation,
 // --- Unified's wire records, snake_case as the SDK's CrmLead/CrmContact/CrmCompany/CrmEvent schemas name them.
 // Scalars may be null: a CRM can hold an empty field, and the stand-in keeps what it is given.
 
+/** A call to the CRM, not Unified's own read of a connection or its integration (made once a day, never paced): what call counts count. */
+export const isCrmOperation = (op: string): boolean => !op.startsWith('connection.') && !op.startsWith('integration.')
+
 export interface WireEmail {
   email?: string
   type?: 'WORK' | 'HOME' | 'OTHER' | (string & {})

@@ -1,7 +1,7 @@
 /** Shared test helpers: the Worker through HTTP, and the Unified stand-in's control surface. */
 import { env, exports } from 'cloudflare:workers'
 import { inject } from 'vitest'
-import { type Fault, standinClient, type WireInput } from '../standin/client'
+import { type Fault, isCrmOperation, standinClient, type WireInput } from '../standin/client'
 
 export const standinUrl = inject('standinUrl')
 const CONNECTION = 'conn-test'
@@ -35,7 +35,7 @@ export const standin = {
   leads: () => client.records(CONNECTION, 'lead'),
   /** Calls to the CRM per operation; Unified's own reads of the connection and its integration (once a day) are not among them. */
   counters: async () =>
-    Object.fromEntries(Object.entries(await client.counters(CONNECTION)).filter(([op]) => !op.startsWith('connection.') && !op.startsWith('integration.'))),
+    Object.fromEntries(Object.entries(await client.counters(CONNECTION)).filter(([op]) => isCrmOperation(op))),
   faults: (faults: Fault[]) => client.faults(faults),
   /** Stores a lead as if the CRM already had it (not counted as a call). */
   seed: (lead: WireInput<'lead'>) => client.seed(CONNECTION, 'lead', lead),

@@ -4,8 +4,8 @@
  * attempts or blaming the key; a 403 that is not a limit still fails with the key hint;
  * and a per-minute limit (Unified's workspace limit, a rolling 60 s) is learned and kept.
  */
-import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { isCrmOperation } from '../standin/client'
 import { client, fetchWith, idOf, standin, submission, waitFor, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
@@ -44,7 +44,7 @@ async function writtenAll(ids: string[], ms: number): Promise<{ attempts: number
 
 /** The connection's CRM calls (not Unified's own reads of the connection and its integration). */
 const callsOf = async (connection: string) =>
-  ((await client.calls()) as Call[]).filter((c) => c.connection === connection && !c.op.startsWith('connection.') && !c.op.startsWith('integration.'))
+  ((await client.calls()) as Call[]).filter((c) => c.connection === connection && isCrmOperation(c.op))
 
 describe('rate limits as CRMs send them', () => {
   it("paces Salesforce's 403 REQUEST_LIMIT_EXCEEDED like a 429: every person written, no attempt spent, no key hint", async () => {

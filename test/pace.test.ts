@@ -4,6 +4,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { isCrmOperation } from '../standin/client'
 import { client, fetchWith, idOf, standin, waitForDelivery, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
@@ -28,7 +29,7 @@ async function burst(connection: string, n: number, extra: Record<string, unknow
 
 /** The connection's calls to the CRM (Unified's own daily read of the connection's integration is not one: it is not paced). */
 const callsOf = async (connection: string) =>
-  ((await client.calls()) as Call[]).filter((c) => c.connection === connection && !c.op.startsWith('connection.') && !c.op.startsWith('integration.'))
+  ((await client.calls()) as Call[]).filter((c) => c.connection === connection && isCrmOperation(c.op))
 
 /** The most calls the stand-in served (not refused) in any 1-second window. */
 const peak = (calls: Call[]) => {
