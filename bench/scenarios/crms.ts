@@ -217,10 +217,11 @@ const WARNING_TERMS: Record<string, string[]> = {
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const names = (warning: string, term: string) => new RegExp(`(^|[\\s(,])${escape(term)}([:,)\\s]|$)`).test(warning)
 /**
- * A warning that the note went nowhere: it covers every field the records don't hold ("the submission's
- * fields beyond the record's are in the submission log only", or the note's custom field refused).
+ * A warning that the note went nowhere: it covers every field the records don't hold ("its fields
+ * (email, message, …) are in the submission log only", or the note's custom field refused).
  */
-const coversAll = (warning: string) => warning.includes("fields beyond the record's") || names(warning, `custom field ${NOTE_FIELD}`)
+const coversAll = (warning: string) =>
+  warning.includes("fields beyond the record's") || /^timeline note: .*its fields \(.*\) are in the submission log only/.test(warning) || names(warning, `custom field ${NOTE_FIELD}`)
 
 export interface DropCheck {
   /** Submitted values checked (written submissions only). */
