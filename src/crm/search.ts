@@ -17,7 +17,6 @@ export const PAGE_SIZE = 100
  * write fails, visibly.
  */
 export const MAX_CANDIDATES = 2_000
-export const MAX_PAGES = MAX_CANDIDATES / PAGE_SIZE
 /** Calls one list may take where the CRM picks a smaller page size. */
 const MAX_CALLS = 100
 
