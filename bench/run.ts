@@ -9,6 +9,7 @@
  *   faults      Unified failing, then recovering: leads written, duplicates, lost
  *   burst       300 people at once against a rate-limited CRM: drain, 429s, calls, post → CRM
  *   crms        per stand-in CRM profile: calls of a new person and its repeats, a 200-person mixed run, silently dropped fields
+ *   cost        per submission: invocations, Durable Object requests, queue operations, D1 queries and rows, R2 operations, Unified calls; a month priced
  *
  * With no names it runs them all, in that order (`npm run bench -- burst calls`
  * runs those two, still in that order: calls and throughput share one local
@@ -38,6 +39,7 @@ import {
 import { bundle } from './scenarios/bundle.ts'
 import { burst } from './scenarios/burst.ts'
 import { calls } from './scenarios/calls.ts'
+import { cost } from './scenarios/cost.ts'
 import { crms } from './scenarios/crms.ts'
 import { faults } from './scenarios/faults.ts'
 import { throughput } from './scenarios/throughput.ts'
@@ -59,6 +61,8 @@ const SCENARIOS: Record<ScenarioName, Entry> = {
   burst: { run: burst, limitSeconds: 720, sharesStack: false },
   // Six profiles, one after another: three steps and 200 people each, on one local Worker.
   crms: { run: crms, limitSeconds: 900, sharesStack: false },
+  // A new person, a repeat and a burst of 50 on a local Worker of its own.
+  cost: { run: cost, limitSeconds: 300, sharesStack: false },
 }
 
 interface ScenarioRecord {

@@ -6,6 +6,7 @@ import { handleBatch } from './delivery/consumer'
 import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
+import { count, metered, meterOn } from './meter'
 import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeDeliveryIds } from './store/delivery-ids'
@@ -19,9 +20,18 @@ export { CrmGate } from './delivery/crm-gate'
 export { LeadWriter } from './delivery/lead-writer'
 
 export default {
-  fetch: app.fetch,
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => {
+    if (meterOn(env)) count('invocations')
+    return app.fetch(request, metered(env), ctx)
+  },
   // A batch whose phone metadata can't be read throws: the queue delivers it again.
-  queue: async (batch, env, _ctx) => {
+  queue: async (batch, rawEnv, _ctx) => {
+    const env = metered(rawEnv)
+    if (meterOn(env)) {
+      // One invocation a batch; each message is read, then acknowledged (deleted): two queue operations.
+      count('invocations')
+      count('queueOperations', 2 * batch.messages.length)
+    }
     await loadPhoneMetadata(env.ASSETS)
     // Ad platforms' leads are read back from the platform (sources/lead-reader.ts) before they are written.
     await handleBatch(batch, env, readLead)
@@ -30,7 +40,9 @@ export default {
    * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
    * and rows from before HASH_SECRET moved to the keyed hash.
    */
-  async scheduled(_controller, env, _ctx) {
+  async scheduled(_controller, rawEnv, _ctx) {
+    const env = metered(rawEnv)
+    if (meterOn(env)) count('invocations')
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
     const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
     let rehashed = 0

@@ -18,6 +18,7 @@ import { crmTarget } from '../crm/client'
 import { CrmError } from '../crm/errors'
 import { readCapabilities } from '../crm/integration'
 import { type Capabilities, fallback } from '../crm/support'
+import { metered } from '../meter'
 
 /** What the CRM supports is read again after a day… */
 export const SUPPORT_MAX_AGE_MS = 24 * 60 * 60_000
@@ -66,7 +67,8 @@ export class CrmGate extends DurableObject<Env> {
   #loaded: Promise<void>
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env)
+    // Counted for the cost bench only (meter.ts); otherwise the same bindings.
+    super(ctx, metered(env))
     // A Retry-After and a learned ceiling outlive the object's eviction.
     this.#loaded = ctx.blockConcurrencyWhile(async () => {
       this.#pausedUntil = (await ctx.storage.get<number>('until')) ?? 0

@@ -21,6 +21,7 @@ import { resolveCompany } from '../store/companies'
 import { lockPerson } from '../store/ledger'
 import { describeStorageError } from '../store/schema'
 import { capabilitiesFor, gateFor } from './crm-gate'
+import { metered } from '../meter'
 
 /** Long enough to cover queue redeliveries and providers' retry windows (Stripe: 3 days). */
 export const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -112,7 +113,8 @@ export class LeadWriter extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve()
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env)
+    // Counted for the cost bench only (meter.ts); otherwise the same bindings.
+    super(ctx, metered(env))
     // A writer compares the CRM's phone numbers; a failed read resets the object and the consumer retries.
     void ctx.blockConcurrencyWhile(() => loadPhoneMetadata(env.ASSETS))
   }

@@ -32,6 +32,7 @@ import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
 import { glance, journeyPage, journeySection, type ListFilters, overviewPage, unknownPage } from './console'
 import { privacy } from './privacy'
+import { meterOn, readMeter } from '../meter'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
 
@@ -218,6 +219,9 @@ operator.get('/console.js', asset)
 operator.route('/', privacy)
 
 /** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
+// Operation counts for `npm run bench -- cost` (meter.ts); absent unless METER_OPERATIONS = "true".
+operator.get('/meter', (c) => (meterOn(c.env) ? c.json(readMeter(c.req.query('reset') === '1')) : c.notFound()))
+
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
 
 /** What each connection's CRM accepts, read now (its integration's support data, probed read-only where that is unknown), and what the configured sources need of it. */
