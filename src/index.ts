@@ -9,6 +9,7 @@ import { log } from './log'
 import { count, metered, meterOn } from './meter'
 import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
+import { purgeRollup } from './store/browse'
 import { purgeDeliveryIds } from './store/delivery-ids'
 import { purgeSubmissions, rehashKeys } from './store/submissions'
 
@@ -45,6 +46,7 @@ export default {
     if (meterOn(env)) count('invocations')
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
     const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
+    await purgeRollup(env.DB, days)
     let rehashed = 0
     while (env.HASH_SECRET && rehashed < 50_000) {
       const n = await rehashKeys(env.DB, env.HASH_SECRET)

@@ -6,7 +6,7 @@
  */
 import { escapeHtml } from '../http/html'
 import type { AuditRow } from '../store/audit'
-import type { Overview, Page } from '../store/browse'
+import { type Overview, type Page, STUCK_CAP } from '../store/browse'
 import type { Attempt } from '../store/journey'
 import { STATES, type Submission } from '../store/submissions'
 import { chart } from './chart'
@@ -114,7 +114,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
         `(<a href="/operator/?state=failed#list">see them</a>).<form method="post" action="/operator/replay-failed"><button>Replay all failed</button></form></div>`,
     )
   }
-  if (o.stuck) alerts.push(`<p class="alert">${o.stuck} submission${o.stuck === 1 ? ' has' : 's have'} had no news for an hour (the message was lost): replay all failed takes them too.</p>`)
+  if (o.stuck) alerts.push(`<p class="alert">${o.stuck >= STUCK_CAP ? `${o.stuck} or more` : o.stuck} submission${o.stuck === 1 ? ' has' : 's have'} had no news for an hour (the message was lost): replay all failed takes them too.</p>`)
   const problems = connections.reduce((a, r) => a + (r.error ? 1 : 0) + r.sources.reduce((b, s) => b + s.problems.length, 0), 0)
   if (problems) alerts.push(`<p class="alert">The CRM connection check found ${problems} problem${problems === 1 ? '' : 's'}: <a href="#connections">see CRM connections</a>.</p>`)
   if (!alerts.length) alerts.push('<p class="good">Nothing is failing.</p>')

@@ -118,7 +118,7 @@ export interface Overview {
   at: number
   /** Submissions per hour and state since chartStart (hours with none are absent). */
   hours: { hour: number; state: string; n: number }[]
-  /** Over the last 24 hours, per source and state. */
+  /** Over the last 24 hours (from the start of the hour they begin in), per source and state. */
   day: { source: string; state: string; n: number }[]
   /** Receipt to CRM (updated_at - received_at of written rows) over the last 24 hours, per source and for all ("*"). */
   timing: { source: string; n: number; median: number; p95: number }[]
@@ -126,14 +126,53 @@ export interface Overview {
   warned: { source: string; n: number }[]
   /** Submissions waiting now (queued, retrying) or for the operator (failed), of any age. */
   open: Record<'queued' | 'retrying' | 'failed', number>
-  /** Queued or retrying with no news for an hour: their message was lost; replay them. */
+  /** Queued or retrying with no news for an hour: their message was lost; replay them. Counted up to STUCK_CAP. */
   stuck: number
 }
 
-/** The overview's statements (exported for the query-plan test); all read indexes only but `stuck`'s. */
+/**
+ * Upper bounds (ms) of the receipt → CRM buckets in submission_timing: the same list as migration
+ * 0015_overview_rollup's triggers (a written row's bucket is the first bound above its time; past the
+ * last, the open bucket after it).
+ */
+export const TIMING_EDGES = [250, 500, 1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 300000, 600000, 1800000, 3600000, 7200000, 21600000, 86400000]
+/** Up to this many submissions in the day, the median and p95 are ranked exactly from the log; above, read from the buckets. */
+export const EXACT_TIMING_ROWS = 5000
+/** "Stuck" is counted up to this many: past it the number means "at least". */
+export const STUCK_CAP = 1000
+
+/** The day the overview covers: the last 24 hours, from the start of the hour they begin in (the rollup counts whole hours). */
+export const dayStart = (now: number): number => Math.floor((now - DAY_MS) / HOUR_MS) * HOUR_MS
+
+/**
+ * The overview's statements (exported for the query-plan test). All but `stuck` read the rollup that
+ * migration 0015's triggers keep (per hour, source and state), never the log, so a refresh reads a few
+ * thousand rows however long the log is; `stuck` reads the log's index, capped at STUCK_CAP rows.
+ */
 export function overviewQueries(db: D1Database, now: number, stuckBefore: number) {
   const weekStart = chartStart(now)
-  const dayStart = now - DAY_MS
+  const day = dayStart(now)
+  return {
+    hours: db
+      .prepare(`SELECT hour, state, sum(n) AS n FROM submission_hours WHERE hour >= ?1 GROUP BY hour, state HAVING sum(n) > 0`)
+      .bind(weekStart),
+    day: db.prepare(`SELECT source, state, sum(n) AS n FROM submission_hours WHERE hour >= ?1 GROUP BY source, state HAVING sum(n) > 0`).bind(day),
+    buckets: db
+      .prepare(`SELECT source, bucket, sum(n) AS n FROM submission_timing WHERE hour >= ?1 GROUP BY source, bucket HAVING sum(n) > 0`)
+      .bind(day),
+    warned: db.prepare(`SELECT source, sum(warned) AS n FROM submission_hours WHERE hour >= ?1 GROUP BY source HAVING sum(warned) > 0`).bind(day),
+    open: db.prepare(`SELECT state, n FROM submission_states WHERE state IN ('queued', 'retrying', 'failed')`),
+    stuck: db
+      .prepare(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM submissions INDEXED BY submissions_state_received_id
+          WHERE state IN ('queued', 'retrying') AND received_at < ?1 AND updated_at < ?1 LIMIT ${STUCK_CAP})`,
+      )
+      .bind(stuckBefore),
+  }
+}
+
+/** Receipt → CRM of the day's written submissions ranked exactly, per source and for all: for a day of few rows. */
+export function exactTimingQuery(db: D1Database, now: number) {
   // Nearest-rank percentiles: the median is the ceil(n/2)-th, p95 the ceil(0.95 n)-th shortest time.
   const ranked = (partition: string) => `SELECT ${partition} AS source, n,
       max(CASE WHEN rn = (n + 1) / 2 THEN d END) AS median, max(CASE WHEN rn = (95 * n + 99) / 100 THEN d END) AS p95
@@ -141,37 +180,62 @@ export function overviewQueries(db: D1Database, now: number, stuckBefore: number
       FROM submissions INDEXED BY submissions_received_id WHERE received_at >= ?1 AND state = 'written'
       WINDOW w AS (PARTITION BY ${partition === 'source' ? 'source' : "'*'"}))
     GROUP BY ${partition === 'source' ? 'source' : '1'}`
-  return {
-    hours: db
-      .prepare(`SELECT received_at / ${HOUR_MS} * ${HOUR_MS} AS hour, state, count(*) AS n FROM submissions INDEXED BY submissions_received_id
-        WHERE received_at >= ?1 GROUP BY received_at / ${HOUR_MS}, state`)
-      .bind(weekStart),
-    day: db
-      .prepare(`SELECT source, state, count(*) AS n FROM submissions INDEXED BY submissions_received_id WHERE received_at >= ?1 GROUP BY source, state`)
-      .bind(dayStart),
-    timing: db.prepare(`${ranked('source')} UNION ALL ${ranked("'*'")}`).bind(dayStart),
-    warned: db
-      .prepare(`SELECT source, count(*) AS n FROM submissions INDEXED BY submissions_warned WHERE received_at >= ?1 AND warned IS NOT NULL GROUP BY source`)
-      .bind(dayStart),
-    open: db.prepare(`SELECT state, count(*) AS n FROM submissions INDEXED BY submissions_state_received_id WHERE state IN ('queued', 'retrying', 'failed') GROUP BY state`),
-    stuck: db
-      .prepare(`SELECT count(*) AS n FROM submissions INDEXED BY submissions_state_received_id WHERE state IN ('queued', 'retrying') AND updated_at < ?1`)
-      .bind(stuckBefore),
-  }
+  return db.prepare(`${ranked('source')} UNION ALL ${ranked("'*'")}`).bind(dayStart(now))
 }
 
-/** Everything the overview shows, in one round trip to D1. */
+/** Median and p95 per source and for all ("*") from bucket counts: each the upper bound of the bucket its rank falls in. */
+export function timingFromBuckets(rows: { source: string; bucket: number; n: number }[]): Overview['timing'] {
+  const bySource = new Map<string, number[]>()
+  const add = (source: string, bucket: number, n: number) => {
+    const counts = bySource.get(source) ?? new Array<number>(TIMING_EDGES.length + 1).fill(0)
+    counts[bucket] = (counts[bucket] ?? 0) + n
+    bySource.set(source, counts)
+  }
+  for (const r of rows) {
+    add(r.source, r.bucket, r.n)
+    add('*', r.bucket, r.n)
+  }
+  const at = (counts: number[], rank: number) => {
+    let seen = 0
+    for (let b = 0; b < counts.length; b++) {
+      seen += counts[b]!
+      // The open bucket past the last bound has no upper one: its lower bound stands for it.
+      if (seen >= rank) return TIMING_EDGES[b] ?? TIMING_EDGES.at(-1)!
+    }
+    return TIMING_EDGES.at(-1)!
+  }
+  return [...bySource].map(([source, counts]) => {
+    const n = counts.reduce((a, b) => a + b, 0)
+    return { source, n, median: at(counts, Math.ceil(n / 2)), p95: at(counts, Math.ceil((95 * n) / 100)) }
+  })
+}
+
+/** Everything the overview shows: one round trip to D1, and a second to rank a small day's times exactly. */
 export async function overview(db: D1Database, stuckAfterMs: number, now = Date.now()): Promise<Overview> {
   const q = overviewQueries(db, now, now - stuckAfterMs)
-  const [hours, day, timing, open, stuck, warned] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.timing, q.open, q.stuck, q.warned])
+  const [hours, day, buckets, open, stuck, warned] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.buckets, q.open, q.stuck, q.warned])
   const counts = Object.fromEntries((open!.results as { state: string; n: number }[]).map((r) => [r.state, r.n]))
+  const dayRows = (day!.results as { n: number }[]).reduce((a, r) => a + r.n, 0)
+  const timing =
+    dayRows <= EXACT_TIMING_ROWS
+      ? ((await exactTimingQuery(db, now).all()).results as Overview['timing'])
+      : timingFromBuckets(buckets!.results as { source: string; bucket: number; n: number }[])
   return {
     at: now,
     hours: hours!.results as Overview['hours'],
     day: day!.results as Overview['day'],
-    timing: timing!.results as Overview['timing'],
+    timing,
     warned: warned!.results as Overview['warned'],
     open: { queued: counts.queued ?? 0, retrying: counts.retrying ?? 0, failed: counts.failed ?? 0 },
     stuck: ((stuck!.results[0] as { n: number } | undefined)?.n ?? 0),
   }
+}
+
+/** Daily: the rollup's hours that retention has emptied (their counts are 0 once their rows are purged). */
+export async function purgeRollup(db: D1Database, retentionDays: number, now = Date.now()): Promise<void> {
+  const before = now - retentionDays * DAY_MS - DAY_MS
+  await db.batch([
+    db.prepare(`DELETE FROM submission_hours WHERE hour < ?1 AND n <= 0`).bind(before),
+    db.prepare(`DELETE FROM submission_timing WHERE hour < ?1 AND n <= 0`).bind(before),
+  ])
 }
