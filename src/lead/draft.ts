@@ -86,6 +86,11 @@ export interface LeadMetadata {
    * is kept, and the stamp is not part of what makes two submissions differ.
    */
   stampOf?: string
+  /**
+   * A first touch (lead/attribution.ts): where the record already holds a value under this slug,
+   * it is the earlier one and stays, whatever the metadata merge rule.
+   */
+  firstWins?: boolean
 }
 
 /**
