@@ -112,7 +112,7 @@ export const formConfigSchema = z.strictObject({
   consent: consentSchema.optional(),
   ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
-  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
+  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'department', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })
 
 export type FormConfig = z.output<typeof formConfigSchema>
