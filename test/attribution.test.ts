@@ -4,7 +4,7 @@
  * The snippet in a real browser is test/e2e/attribution.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { fetchWith, idOf, leadsWithEmail, postJson, request, standin, unique, waitForDelivery, type WireLead } from './helpers'
+import { client, fetchWith, idOf, leadsWithEmail, operatorApi, postJson, request, standin, unique, waitForDelivery, waitForState, type WireLead } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -150,5 +150,21 @@ describe('first- and last-touch fields', () => {
     const { res } = await fetchWith('/forms/site', { method: 'POST', body: JSON.stringify({ email: unique() }), headers: { 'content-type': 'application/json' } }, { FORMS })
     expect(res.status).toBe(500)
     expect(((await res.json()) as { detail: string }).detail).toContain('FORMS.site.attribution.first_utm_sauce')
+  })
+})
+
+describe('on a CRM whose custom fields must exist first (HubSpot-like)', () => {
+  it('writes the person with the properties the account has, and names the others in warnings', async () => {
+    // Of the message and the snippet's fields, the account has two properties; the form sends fourteen.
+    await client.connection('conn-test', { integration: 'hubspot', properties: ['message', 'first_utm_source'] })
+    const email = unique()
+    const id = await idOf(await postJson('/forms/contact', { email, message: 'Hello', ...TOUCHES }))
+    await waitForState(id, 'written')
+    const [contact] = (await client.records('conn-test', 'contact')).filter((c) => c.emails?.some((e) => e.email === email))
+    expect(metaOf(contact as WireLead)).toEqual({ message: ['Hello', 'TEXTAREA'], first_utm_source: ['newsletter', 'TEXT'] })
+    const { warnings } = (await (await operatorApi(`/submissions/${id}`)).json()) as { warnings: string[] }
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('custom field last_gclid'), expect.stringContaining('custom field visits')]))
+    // The CRM names every unknown property in one refusal: one call to learn them, one to write.
+    expect((await standin.counters())['contact.create']).toBe(2)
   })
 })
