@@ -2,7 +2,7 @@
    visitor first and last came here, and sends it with the forms posted to lead-intake. */
 ;(function (w, d) {
   var me = d.currentScript
-  if (w.leadIntake || !me) return
+  if ((w.leadIntake && w.leadIntake.attribution) || !me) return // loaded twice
   var origin = new URL(me.src).origin
   var KEY = 'lead-intake-touch'
   var PARAMS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid', 'li_fat_id']
