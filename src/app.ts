@@ -35,7 +35,11 @@ export const MAX_BODY_BYTES = 64 * 1024
 export const app = new Hono<AppEnv>({ strict: false })
 
 app.use(requestId(), contextStorage(), requestLog())
-app.use(secureHeaders())
+// The attribution snippet (/a.js) is the one resource other sites load: it may be embedded cross-origin.
+const SNIPPET = '/a.js'
+const defaultHeaders = secureHeaders()
+const snippetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' })
+app.use((c, next) => (c.req.path === SNIPPET ? snippetHeaders(c, next) : defaultHeaders(c, next)))
 // Forms, webhooks and the operator's search read phone numbers (lead/identity.ts says why this is a load).
 app.use(async (c, next) => {
   try {
@@ -77,6 +81,18 @@ app.get('/demo', async (c) => {
   if (!leads) return res
   const link = `<a id="leads" href="${escapeHtml(leads)}">the leads written to the (stand-in) CRM</a>`
   return new HTMLRewriter().on('#crm', { element: (el) => void el.setInnerContent(link, { html: true }) }).transform(res)
+})
+
+/**
+ * The attribution snippet (static/a.js, README "Attribution"), for the customer's own pages:
+ * an hour in caches, a day more while it revalidates, by the asset's ETag.
+ */
+app.get(SNIPPET, async (c) => {
+  const asset = await c.env.ASSETS.fetch(c.req.raw)
+  const headers = new Headers(asset.headers)
+  headers.set('content-type', 'text/javascript; charset=utf-8')
+  headers.set('cache-control', 'public, max-age=3600, stale-while-revalidate=86400')
+  return new Response(asset.body, { status: asset.status, headers })
 })
 
 /** The form a /forms/:formId request names, or undefined (also when the config is broken: onError reports that). */

@@ -7,6 +7,7 @@
 import { z } from 'zod/v3'
 import { DEFAULT_FIELDS, type DefaultField, LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS, WRITE_MODES, type WritePlan } from './lead/draft'
 import { DEFAULT_COUNTRY, isCountry } from './lead/identity'
+import { DEFAULT_TOUCH_SLUGS, TOUCH_FIELDS, type TouchSlugs } from './lead/attribution'
 
 const nonBlank = z.string().trim().min(1)
 
@@ -87,6 +88,14 @@ export const formConfigSchema = z.strictObject({
   thank_you_url: httpUrl.optional(),
   /** Capture utm_*, referrer and landing page into metadata. */
   capture_attribution: z.boolean().default(true),
+  /**
+   * Which custom field each first/last-touch field of the /a.js snippet becomes
+   * (`first_utm_source = "original_source"`), or false to drop it; unlisted ones keep their name.
+   */
+  attribution: z
+    .record(z.enum(TOUCH_FIELDS), z.union([nonBlank.max(100), z.literal(false)]))
+    .default({})
+    .transform((slugs): TouchSlugs => ({ ...DEFAULT_TOUCH_SLUGS, ...slugs })),
   /** A hidden field that people leave empty and bots fill; `false` turns it off. */
   honeypot: z.union([nonBlank, z.literal(false)]).default('_gotcha'),
   /** Require a Cloudflare Turnstile token (`cf-turnstile-response`), checked with TURNSTILE_SECRET_KEY. */
@@ -103,7 +112,7 @@ export const formConfigSchema = z.strictObject({
   consent: consentSchema.optional(),
   ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
-  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
+  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'department', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
 })
 
 export type FormConfig = z.output<typeof formConfigSchema>

@@ -61,9 +61,10 @@ export function planWrite(kind: Kind, rules: ObjectProfile, body: Json, existing
     }
   }
   if (rules.known_properties && Array.isArray(fields.metadata)) {
-    for (const m of fields.metadata as Json[]) {
-      const slug = String(m?.slug ?? m?.id ?? '')
-      if (!settings.properties.includes(slug)) return refuse(400, fill(rules.known_properties.message, { slug }))
+    const { message, entry } = rules.known_properties
+    const unknown = (fields.metadata as Json[]).map((m) => String(m?.slug ?? m?.id ?? '')).filter((slug) => !settings.properties.includes(slug))
+    if (unknown.length) {
+      return refuse(400, entry ? fill(message, { entries: unknown.map((slug) => fill(entry, { slug })).join(',') }) : fill(message, { slug: unknown[0]! }))
     }
   }
   if (rules.link && (!existing || rules.link.any_of.some((f) => f in fields))) {

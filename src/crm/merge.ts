@@ -70,11 +70,13 @@ export function metadata(rules: MergeRules, current: CrmMetadata[] | undefined, 
   const merged = [...(current ?? [])]
   let changed = false
   for (const item of incoming) {
-    const rule = item.slug === 'title' ? rules.title : rules.metadata
+    const rule = item.slug === 'title' ? rules.title : item.slug === 'department' ? rules.department : rules.metadata
     if (isBlank(item.value) || rule === 'never') continue
     const at = merged.findIndex((m) => m.slug === item.slug)
     // The first time a value was given stays: a repeat of the same consent never moves it.
     if (item.stampOf && at !== -1 && !isBlank(merged[at]!.value) && sameStamped(current, incoming, item.stampOf)) continue
+    // A first touch already on the record came before this one.
+    if (item.firstWins && at !== -1 && !isBlank(merged[at]!.value)) continue
     if (at === -1) {
       merged.push({ slug: item.slug, value: item.value, format: item.format })
       changed = true

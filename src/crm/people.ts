@@ -63,8 +63,12 @@ const withDefaults = (d: LeadDraft): LeadDraft => {
   return { ...d, firstName: d.firstName || f.first_name, lastName: d.lastName || f.last_name, companyName: d.companyName || f.company_name, title: d.title || f.title }
 }
 
-/** `title` has no lead column in Unified's model: on a lead it travels as the custom field `title`. */
-const leadMetadata = (d: LeadDraft): LeadMetadata[] => (d.title ? [...d.metadata, { slug: 'title', value: d.title, format: 'TEXT' }] : d.metadata)
+/** `title` and `department` have no lead column in Unified's model: on a lead each travels as the custom field of its name. */
+const leadMetadata = (d: LeadDraft): LeadMetadata[] => [
+  ...d.metadata,
+  ...(d.title ? [{ slug: 'title', value: d.title, format: 'TEXT' as const }] : []),
+  ...(d.department ? [{ slug: 'department', value: d.department, format: 'TEXT' as const }] : []),
+]
 
 export const LEAD: PersonKind<CrmLead> = {
   object: lead,
@@ -117,6 +121,7 @@ export const CONTACT: PersonKind<CrmContact> = {
       name: fullName(draft), // the person's own name: a default last name is no part of it
       company: d.companyName,
       title: d.title,
+      department: d.department,
       emails: draftEmails(d),
       telephones: draftPhones(d),
       linkUrls: [...new Set(d.websites)],
@@ -131,6 +136,7 @@ export const CONTACT: PersonKind<CrmContact> = {
       ...sharedUpdate(existing, d, attach),
       company: scalar(rules.company_name, ownValue(d, 'company_name', existing.company), d.companyName),
       title: scalar(rules.title, ownValue(d, 'title', existing.title), d.title),
+      department: scalar(rules.department, existing.department, d.department),
       metadata: metadata(rules, existing.metadata, d.metadata),
       companyIds: links.companyId && !companyIds.includes(links.companyId) ? [...companyIds, links.companyId] : undefined,
     })

@@ -89,11 +89,16 @@ const idOf = (r: { id?: string }, operation: string): string => {
   return r.id
 }
 
-/** A custom field the CRM refused by name (HubSpot's PROPERTY_DOESNT_EXIST and the like): the slug its reason names. */
-function refusedSlug(error: unknown, record: { metadata?: { slug?: string }[] }): string | undefined {
-  if (!(error instanceof CrmError) || error.retryable || !error.reason || error.status === undefined || error.status >= 500) return undefined
+/**
+ * The custom fields the CRM refused by name (HubSpot's PROPERTY_DOESNT_EXIST and the like), every
+ * one its reason names as a value: a slug that is only a key of the reason's JSON (`"message":`) is not named.
+ */
+function refusedSlugs(error: unknown, record: { metadata?: { slug?: string }[] }): string[] {
+  if (!(error instanceof CrmError) || error.retryable || !error.reason || error.status === undefined || error.status >= 500) return []
   const reason = error.reason.toLowerCase()
-  return record.metadata?.map((m) => m.slug ?? '').find((slug) => slug && new RegExp(`(^|[^a-z0-9_])${slug.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_])`).test(reason))
+  const named = (slug: string) =>
+    new RegExp(`(^|[^a-z0-9_])${slug.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![a-z0-9_])(?!\\\\?"?\\s*:)`).test(reason)
+  return (record.metadata ?? []).map((m) => m.slug ?? '').filter((slug) => slug && named(slug))
 }
 
 /**
@@ -104,14 +109,15 @@ function refusedSlug(error: unknown, record: { metadata?: { slug?: string }[] })
 async function sendKeeping<R extends { metadata?: { slug?: string }[] }>(record: R, send: (r: R) => Promise<R>): Promise<{ answered: R; sent: R; refused: string[] }> {
   let sent = record
   const refused: string[] = []
-  for (;;) {
+  // A CRM that names every refused field at once (HubSpot) costs one call more; one that names one at a time, one per field, to 10.
+  for (let retries = 0; ; retries++) {
     try {
       return { answered: await send(sent), sent, refused }
     } catch (error) {
-      const slug = refusedSlug(error, sent)
-      if (!slug || refused.length >= 10) throw error
-      refused.push(slug)
-      sent = { ...sent, metadata: sent.metadata!.filter((m) => m.slug !== slug) }
+      const slugs = refusedSlugs(error, sent)
+      if (slugs.length === 0 || retries >= 10) throw error
+      refused.push(...slugs)
+      sent = { ...sent, metadata: sent.metadata!.filter((m) => !slugs.includes(m.slug ?? '')) }
     }
   }
 }

@@ -37,6 +37,7 @@ export function valuesOf(draft: LeadDraft): string[] {
     draft.name,
     draft.companyName,
     draft.title,
+    draft.department,
     draft.source,
     draft.status,
     ...draft.emails,

@@ -4,7 +4,7 @@
  * the other, so this file is the whole contract between them.
  */
 
-/** Lead fields a source may fill. `title` and `website` have no CRM column of their own on every CRM; see crm/merge.ts. */
+/** Lead fields a source may fill. `title`, `department` and `website` have no CRM column of their own on every CRM; see crm/people.ts. */
 export const LEAD_FIELDS = [
   'first_name',
   'last_name',
@@ -13,6 +13,7 @@ export const LEAD_FIELDS = [
   'phone',
   'company_name',
   'title',
+  'department',
   'website',
 ] as const
 export type LeadField = (typeof LEAD_FIELDS)[number]
@@ -50,6 +51,7 @@ export type MergeField =
   | 'name'
   | 'company_name'
   | 'title'
+  | 'department'
   | 'emails'
   | 'telephones'
   | 'link_urls'
@@ -66,6 +68,7 @@ export const DEFAULT_MERGE_RULES: MergeRules = {
   name: 'fill_if_empty',
   company_name: 'fill_if_empty',
   title: 'fill_if_empty',
+  department: 'fill_if_empty',
   emails: 'append',
   telephones: 'append',
   link_urls: 'append',
@@ -86,6 +89,11 @@ export interface LeadMetadata {
    * is kept, and the stamp is not part of what makes two submissions differ.
    */
   stampOf?: string
+  /**
+   * A first touch (lead/attribution.ts): where the record already holds a value under this slug,
+   * it is the earlier one and stays, whatever the metadata merge rule.
+   */
+  firstWins?: boolean
 }
 
 /**
@@ -144,6 +152,7 @@ export interface LeadDraft {
   name?: string
   companyName?: string
   title?: string
+  department?: string
   emails: string[]
   phones: string[]
   websites: string[]

@@ -26,7 +26,7 @@ export function splitName(full: string): { firstName?: string; lastName?: string
  * A draft's person fields from values gathered per lead field (first value
  * wins); a full name is split when neither first nor last name is given.
  */
-export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 'firstName' | 'lastName' | 'name' | 'companyName' | 'title' | 'websites'> {
+export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 'firstName' | 'lastName' | 'name' | 'companyName' | 'title' | 'department' | 'websites'> {
   const one = (f: LeadField) => values.get(f)?.[0] || undefined
   const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
   return {
@@ -35,6 +35,7 @@ export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 
     name: one('name'),
     companyName: one('company_name'),
     title: one('title'),
+    department: one('department'),
     websites: values.get('website') ?? [],
   }
 }

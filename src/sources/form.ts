@@ -9,9 +9,11 @@ import { type FormConfig, planOf } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type TimelineEntry } from '../lead/draft'
 import { parseEmail, parsePhone } from '../lead/identity'
 import type { SourceInput } from '../lead/message'
+import { touchMetadata } from '../lead/attribution'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
 import { TOKEN_FIELD } from '../guards/turnstile'
 import { type InvalidParam, problem } from '../http/problem'
+import { log } from '../log'
 import { givenConsent, givesConsent } from './consent'
 
 /** Field name → every value sent under it, as text. */
@@ -236,7 +238,13 @@ export function toDraft(
       format: item.format,
     })
   }
-  if (config.capture_attribution) metadata.push(...attribution(fields, request))
+  if (config.capture_attribution) {
+    metadata.push(...attribution(fields, request))
+    const touches = touchMetadata((name) => fields.get(name)?.[0], config.attribution, at)
+    metadata.push(...touches.metadata)
+    // How many, never which: the values are the visitor's.
+    if (touches.dropped) log('info', 'attribution values dropped', { form: formId, dropped: touches.dropped })
+  }
   const given = consent && consented && consentSha256 ? givenConsent(consent, consentSha256, at) : undefined
   if (given) metadata.push(...given.metadata)
 

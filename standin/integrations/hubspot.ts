@@ -12,8 +12,8 @@ import type { IntegrationProfile, ObjectProfile } from './types.ts'
 
 const ALL_METHODS: ObjectProfile['methods'] = ['list', 'get', 'create', 'update', 'remove']
 const knownProperties = {
-  message:
-    'Property values were not valid: [{"isValid":false,"message":"Property \\"{slug}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"{slug}"}]',
+  message: 'Property values were not valid: [{entries}]',
+  entry: '{"isValid":false,"message":"Property \\"{slug}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"{slug}"}',
 }
 
 export const hubspot: IntegrationProfile = {
@@ -21,7 +21,7 @@ export const hubspot: IntegrationProfile = {
   name: 'HubSpot (stand-in)',
   sources: [
     'docs.unified.to/integrations/hubspot.md (categories and auth only; its CRM sections were not readable)',
-    "HubSpot CRM API: writing a property that doesn't exist answers 400 with PROPERTY_DOESNT_EXIST",
+    "HubSpot CRM API: writing a property that doesn't exist answers 400 with PROPERTY_DOESNT_EXIST, one entry per unknown property",
     'docs.unified.to/crm/event/model: an event is always associated with a deal, contact, or company',
   ],
   rate_limit_description: 'Requests per 10 seconds per app and account; past it, 429',

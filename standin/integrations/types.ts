@@ -44,8 +44,11 @@ export interface ObjectProfile {
   picklists?: Record<string, { values: string[]; default?: string; message: Message }>
   /** At least one of these must be set (a lead's person or organization, a note's record). */
   link?: { any_of: string[]; message: Message }
-  /** Custom fields (metadata slugs) must be properties the account has (the connection's `properties`); `{slug}`: the unknown one. */
-  known_properties?: { message: Message }
+  /**
+   * Custom fields (metadata slugs) must be properties the account has (the connection's `properties`); `{slug}`: the
+   * unknown one, or with `entry`, `{entries}`: every unknown one, each as `entry` says, comma-separated (HubSpot lists them all).
+   */
+  known_properties?: { message: Message; entry?: Message }
 }
 
 export interface IntegrationProfile {

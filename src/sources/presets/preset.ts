@@ -92,6 +92,7 @@ const BY_LABEL: [RegExp, LeadField][] = [
   [/^(full_?|your_)?name$/, 'name'],
   [/^(company|organi[sz]ation)(_name)?$/, 'company_name'],
   [/^(job_)?title$/, 'title'],
+  [/^department$/, 'department'],
   [/^(company_)?website$/, 'website'],
 ]
 
