@@ -171,7 +171,11 @@ async function listQueues(): Promise<Set<string>> {
 }
 
 type Database = { uuid: string; name: string }
-const listDatabases = async () => JSON.parse(await must(['d1', 'list', '--json'])) as Database[]
+/** `d1 list --json`: the JSON array, whatever wrangler may print before it. */
+const listDatabases = async () => {
+  const out = await must(['d1', 'list', '--json'])
+  return JSON.parse(out.slice(Math.max(0, out.search(/^\[/m)))) as Database[]
+}
 
 /** The Worker's secrets' names; none while the Worker does not exist yet. */
 async function listSecrets(): Promise<Set<string>> {
@@ -190,23 +194,41 @@ const secrets = loggedIn ? await listSecrets() : undefined
 
 // ── what only the user knows: asked before anything changes ────────────────────────────────
 
+// One reader for every question, its lines queued: a line typed ahead answers the next question.
+let terminal: readline.Interface | undefined
+let muted = false
+const typed: string[] = []
+let waiting: ((line: string) => void) | undefined
+
 /** A line typed at the terminal; `hidden` echoes nothing (an API key). */
 function ask(question: string, hidden = false): Promise<string> {
-  let muted = false
-  const output = new Writable({
-    write(chunk, encoding, callback) {
-      if (!muted) process.stdout.write(chunk, encoding)
-      callback()
-    },
-  })
-  const rl = readline.createInterface({ input: process.stdin, output, terminal: true })
-  return new Promise((resolve) => {
-    rl.question(question, (answer) => {
-      rl.close()
-      if (hidden) process.stdout.write('\n')
-      resolve(answer.trim())
+  if (!terminal) {
+    terminal = readline.createInterface({
+      input: process.stdin,
+      output: new Writable({
+        write(chunk, encoding, callback) {
+          if (!muted) process.stdout.write(chunk, encoding)
+          callback()
+        },
+      }),
+      terminal: true,
     })
-    muted = hidden
+    terminal.on('line', (line) => {
+      if (waiting) waiting(line)
+      else typed.push(line)
+    })
+  }
+  process.stdout.write(question)
+  muted = hidden
+  return new Promise((resolve) => {
+    const answer = (line: string) => {
+      waiting = undefined
+      muted = false
+      if (hidden) process.stdout.write('\n')
+      resolve(line.trim())
+    }
+    if (typed.length) answer(typed.shift()!)
+    else waiting = answer
   })
 }
 
@@ -226,6 +248,7 @@ if (!apiKey && !keyStored && !dryRun) {
   apiKey = await ask('Your Unified.to API key (not shown as you type): ', true)
   if (!apiKey) fail('an API key is needed.')
 }
+terminal?.close()
 
 // ── the steps ──────────────────────────────────────────────────────────────────────────────
 
@@ -300,17 +323,16 @@ const secretSteps: [name: string, value: () => string | undefined, how: string][
   ['UNIFIED_API_KEY', () => apiKey || undefined, apiKey ? 'store the given key as secret UNIFIED_API_KEY' : 'ask for the key and store it as secret UNIFIED_API_KEY'],
 ]
 for (const [name, value, how] of secretSteps) {
-  if (secrets?.has(name)) done(`secret ${name}`)
+  if (secrets?.has(name)) done(`secret ${name}${name === 'UNIFIED_API_KEY' && apiKey ? ' (kept; to replace it: npx wrangler secret put UNIFIED_API_KEY)' : ''}`)
   else {
     doing(how)
     if (!dryRun) {
       await putSecret(name, value()!)
       secrets!.add(name)
+      // Shown as soon as it is stored: a later step failing must not lose the only sight of it.
+      if (name === 'OPERATOR_TOKEN') console.log(`\n  OPERATOR_TOKEN (the password of /operator/, shown this once; keep it in your password manager):\n\n    ${operatorToken}\n`)
     }
   }
-}
-if (operatorToken && !dryRun) {
-  console.log(`\n  OPERATOR_TOKEN (the password of /operator/, shown this once; keep it in your password manager):\n\n    ${operatorToken}\n`)
 }
 
 // Deployed every run: the same code again changes nothing, and new code goes out after its migrations.
@@ -319,7 +341,8 @@ doing(`deploy the Worker ${config.name}`)
 if (!dryRun) {
   const out = await must(['deploy'], { show: true })
   // wrangler: "Deployed <name> triggers (…)" and then one target a line, "  https://<name>.<subdomain>.workers.dev" among them.
-  const targets = out.slice(out.search(/^Deployed /m)).split('\n').map((l) => l.trim())
+  const deployed = out.search(/^Deployed /m)
+  const targets = deployed < 0 ? [] : out.slice(deployed).split('\n').map((l) => l.trim())
   workerUrl = (targets.find((t) => /^https?:\/\/\S+\.workers\.dev$/.test(t)) ?? targets.find((t) => /^https?:\/\/\S+$/.test(t)))?.replace(/\/$/, '')
 }
 

@@ -130,6 +130,18 @@ describe('npm run setup', () => {
     expect(calls()).toEqual(['whoami --json'])
   })
 
+  it('without a terminal and without the key or connection id, says which flag is missing before changing anything', async () => {
+    const before = toml()
+    const noConnection = await setup(['--unified-api-key', KEY])
+    expect(noConnection.code).toBe(1)
+    expect(noConnection.output).toContain('no Unified connection id: pass --connection <id> or set UNIFIED_CONNECTION_ID.')
+    const noKey = await setup([], { UNIFIED_CONNECTION_ID: 'conn-setup' })
+    expect(noKey.code).toBe(1)
+    expect(noKey.output).toContain('no Unified API key: pass --unified-api-key <key> or set UNIFIED_API_KEY.')
+    expect(changing(calls())).toEqual([])
+    expect(toml()).toBe(before)
+  })
+
   it('sets everything up, writes the database id, and prints the URLs and checks', async () => {
     const before = toml()
     const { code, output } = await setup(CI_ARGS)
