@@ -7,7 +7,8 @@
  *
  * Every step looks first (wrangler's own listings) and says "already done" when it is, so a second
  * run changes nothing that is right and an interrupted run is finished by running it again. It
- * never overwrites a secret that exists. `--dry-run` lists and prints the plan, changing nothing.
+ * never overwrites a secret that exists, and deploys only when what would ship differs from the
+ * version production runs (a tag with their hash). `--dry-run` lists and prints the plan, changing nothing.
  *
  *   npm run setup
  *   npm run setup -- --dry-run
@@ -18,7 +19,8 @@
  * fake of it.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { Writable } from 'node:stream'
@@ -130,6 +132,25 @@ function tableRows(text: string): Record<string, string>[] {
     .map((l) => l.trim().slice(1, -1).split('│').map((c) => c.trim()))
   const [head, ...body] = rows
   return head ? body.map((cells) => Object.fromEntries(head.map((h, i) => [h, cells[i] ?? '']))) : []
+}
+
+/** What a deploy ships, hashed: wrangler.toml, the lock file (the dependencies), src/ and static/. */
+function fingerprint(): string {
+  const hash = createHash('sha256')
+  const files = (dir: string): string[] =>
+    readdirSync(path.join(PROJECT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]))
+  const shipped = [...['wrangler.toml', 'package-lock.json'], ...['src', 'static'].filter((d) => existsSync(path.join(PROJECT, d))).flatMap(files)]
+  for (const file of shipped.filter((f) => existsSync(path.join(PROJECT, f))).sort()) hash.update(`${file}\0`).update(readFileSync(path.join(PROJECT, file))).update('\0')
+  return hash.digest('hex').slice(0, 16)
+}
+
+/** The tag of the version production runs, when one version takes all its traffic. */
+async function deployedTag(): Promise<string | undefined> {
+  const run = await wrangler(['deployments', 'status'])
+  if (run.code !== 0) return undefined // not deployed yet
+  const versions = [...run.stdout.matchAll(/\((\d+)%\)\s+[0-9a-f-]{36}/g)]
+  const tags = [...run.stdout.matchAll(/^\s*Tag:\s+(\S+)\s*$/gm)].map((m) => m[1])
+  return versions.length === 1 && versions[0]![1] === '100' && tags.length === 1 ? tags[0] : undefined
 }
 
 // ── output ─────────────────────────────────────────────────────────────────────────────────
@@ -335,15 +356,27 @@ for (const [name, value, how] of secretSteps) {
   }
 }
 
-// Deployed every run: the same code again changes nothing, and new code goes out after its migrations.
+// Deploy unless production already runs this very code and configuration: each deploy by setup
+// is tagged with a fingerprint of what it ships, and `wrangler deployments status` shows the tag.
+const tag = `setup-${fingerprint()}`
+const CACHE = path.join(PROJECT, '.wrangler', 'setup.json')
+const cachedUrl = existsSync(CACHE) ? (JSON.parse(readFileSync(CACHE, 'utf8')) as { url?: string; tag?: string }) : {}
 let workerUrl: string | undefined
-doing(`deploy the Worker ${config.name}`)
-if (!dryRun) {
-  const out = await must(['deploy'], { show: true })
-  // wrangler: "Deployed <name> triggers (…)" and then one target a line, "  https://<name>.<subdomain>.workers.dev" among them.
-  const deployed = out.search(/^Deployed /m)
-  const targets = deployed < 0 ? [] : out.slice(deployed).split('\n').map((l) => l.trim())
-  workerUrl = (targets.find((t) => /^https?:\/\/\S+\.workers\.dev$/.test(t)) ?? targets.find((t) => /^https?:\/\/\S+$/.test(t)))?.replace(/\/$/, '')
+if (loggedIn && cachedUrl.tag === tag && (await deployedTag()) === tag) {
+  done(`deploy (production runs this code and wrangler.toml, version tag ${tag})`)
+  workerUrl = cachedUrl.url
+} else {
+  doing(`deploy the Worker ${config.name}`)
+  if (!dryRun) {
+    const out = await must(['deploy', '--tag', tag], { show: true })
+    // wrangler: "Deployed <name> triggers (…)" and then one target a line, "  https://<name>.<subdomain>.workers.dev" among them.
+    const deployed = out.search(/^Deployed /m)
+    const targets = deployed < 0 ? [] : out.slice(deployed).split('\n').map((l) => l.trim())
+    workerUrl = (targets.find((t) => /^https?:\/\/\S+\.workers\.dev$/.test(t)) ?? targets.find((t) => /^https?:\/\/\S+$/.test(t)))?.replace(/\/$/, '')
+    // The URL is printed by a deploy only: kept for the next run that has nothing to deploy.
+    mkdirSync(path.dirname(CACHE), { recursive: true })
+    writeFileSync(CACHE, `${JSON.stringify({ url: workerUrl, tag }, null, 2)}\n`)
+  }
 }
 
 // ── where to point things, and is it working ──────────────────────────────────────────────

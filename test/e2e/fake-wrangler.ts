@@ -3,7 +3,8 @@
  * account (queues, D1 databases and their applied migrations, the Worker and its secrets) kept
  * as JSON in FAKE_WRANGLER_STATE, each command printing what wrangler 4 prints (formats read from
  * wrangler-dist/cli.js: cli-table3 tables, `d1 list --json`, `secret list --format json`, the
- * create snippet, deploy's "Deployed … triggers" and target lines) and failing where it fails.
+ * create snippet, deploy's "Deployed … triggers" and target lines, `deployments status`'s
+ * versions and tags) and failing where it fails.
  * Every call is appended to calls.log there; FAKE_WRANGLER_FAIL="<command prefix>" makes that
  * command fail, as an interrupted run would; FAKE_WRANGLER_URL is the deployed Worker's URL.
  */
@@ -16,7 +17,8 @@ interface State {
   queues: { queue_id: string; queue_name: string; created_on: string }[]
   databases: { uuid: string; name: string; created_at: string; version: string; num_tables: number; file_size: number }[]
   applied: Record<string, string[]>
-  worker?: { deployed: boolean }
+  /** The Worker; `versions` newest first, each with its `--tag`: a deploy adds one, so does a secret put once deployed. */
+  worker?: { versions: { id: string; tag?: string }[] }
   secrets: Record<string, string>
 }
 
@@ -68,7 +70,7 @@ const pendingMigrations = (uuid: string) =>
 const PAGE = 2 // small, so setup's paging is exercised
 const now = new Date().toISOString()
 
-switch (`${args[0]} ${args[1] ?? ''}`.trim()) {
+switch (args[0] === 'deploy' ? 'deploy' : `${args[0]} ${args[1] ?? ''}`.trim()) {
   case 'whoami --json':
     if (!state.loggedIn) {
       console.log('{"loggedIn":false}')
@@ -112,6 +114,7 @@ switch (`${args[0]} ${args[1] ?? ''}`.trim()) {
   case 'd1 migrations': {
     banner()
     const db = remoteDatabase(args[3]!)
+    console.log('Resource location: remote \n')
     const pending = pendingMigrations(db.uuid)
     if (pending.length === 0) {
       console.log('✅ No migrations to apply!')
@@ -140,8 +143,8 @@ switch (`${args[0]} ${args[1] ?? ''}`.trim()) {
     console.log(`🌀 Creating the secret for the Worker "${workerName()}"`)
     if (!state.worker) {
       console.log(`🌀 Creating new Worker "${workerName()}"...`)
-      state.worker = { deployed: false }
-    }
+      state.worker = { versions: [] }
+    } else if (state.worker.versions.length) state.worker.versions.unshift({ id: randomUUID() })
     state.secrets[key] = stdin.replace(/\s+$/, '')
     save()
     console.log(`✨ Success! Uploaded secret ${key}`)
@@ -154,11 +157,21 @@ switch (`${args[0]} ${args[1] ?? ''}`.trim()) {
     for (const q of [...toml().matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]*)"/gm)].map((m) => m[1]!)) {
       if (!state.queues.some((x) => x.queue_name === q)) error(`Queue "${q}" does not exist. To create it, run: wrangler queues create ${q}`)
     }
-    state.worker = { deployed: true }
+    const tag = args.includes('--tag') ? args[args.indexOf('--tag') + 1] : undefined
+    state.worker = { versions: [{ id: randomUUID(), ...(tag ? { tag } : {}) }, ...(state.worker?.versions ?? [])] }
     save()
     console.log('Total Upload: 612.40 KiB / gzip: 118.20 KiB\nUploaded lead-intake (2.31 sec)')
     console.log(`Deployed ${workerName()} triggers (0.84 sec)\n  ${process.env.FAKE_WRANGLER_URL}\n  schedule: 17 3 * * *\n  Producer for lead-intake-leads\n  Consumer for lead-intake-leads`)
-    console.log(`Current Version ID: ${randomUUID()}`)
+    console.log(`Current Version ID: ${state.worker.versions[0]!.id}`)
+    break
+  }
+  case 'deployments status': {
+    banner()
+    const current = state.worker?.versions[0]
+    if (!current) error(`The Worker ${workerName()} has no deployments.`)
+    // formatLabelledValues as wrangler lays it out, colour off; "-" for a blank.
+    console.log(`Created:     ${now}\nAuthor:      ops@example.com\nSource:      Unknown (deployment)\nMessage:     -`)
+    console.log(`Version(s):  (100%) ${current.id}\n                 Created:  ${now}\n                     Tag:  ${current.tag ?? '-'}\n                 Message:  -`)
     break
   }
   default:

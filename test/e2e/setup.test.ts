@@ -173,7 +173,7 @@ describe('npm run setup', () => {
     expect(output).toContain('Set up: lead-intake is deployed and ready.')
   })
 
-  it('run again, changes nothing: no create, no secret put, wrangler.toml untouched', async () => {
+  it('run again, changes nothing: no create, no secret put, no deploy, wrangler.toml untouched', async () => {
     expect((await setup(CI_ARGS)).code).toBe(0)
     const first = { toml: toml(), account: account(), calls: calls().length }
 
@@ -182,9 +182,21 @@ describe('npm run setup', () => {
     expect(toml()).toBe(first.toml)
     expect(account().secrets).toEqual(first.account.secrets)
     expect(account().databases).toEqual(first.account.databases)
-    expect(changing(calls().slice(first.calls))).toEqual([])
-    expect(output.match(/already done/g)).toHaveLength(9)
+    const again = calls().slice(first.calls)
+    expect(changing(again)).toEqual([])
+    expect(again).not.toContain(expect.stringMatching(/^deploy/))
+    expect(output.match(/already done/g)).toHaveLength(10)
     expect(output).not.toContain(first.account.secrets.OPERATOR_TOKEN)
+    // Still says where it is and whether it works.
+    expect(output).toContain(`Form     POST ${workerUrl}/forms/contact`)
+    expect(output).toContain('GET /healthz?ready: 200 {"status":"ready"}')
+
+    // A change to what is deployed (here wrangler.toml) is deployed by the next run, and only that.
+    writeFileSync(path.join(project, 'wrangler.toml'), setTomlString(toml(), 'vars', 'DEMO_PAGE', 'true'))
+    const before = calls().length
+    const changed = await setup(CI_ARGS)
+    expect(changed.code, changed.output).toBe(0)
+    expect(calls().slice(before).filter((c) => c.startsWith('deploy') || changing([c]).length)).toEqual([expect.stringMatching(/^deploy --tag setup-[0-9a-f]{16}$/)])
   })
 
   it('interrupted after the database step, finishes on the next run', async () => {
