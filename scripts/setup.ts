@@ -55,6 +55,7 @@ if (!existsSync(CONFIG)) fail(`no wrangler.toml in ${PROJECT}: run npm run setup
 /** The keys of wrangler's config that setup reads (its own type does not resolve here). */
 interface WranglerConfig {
   name?: string
+  account_id?: string
   vars: Record<string, unknown>
   queues: { producers: { queue: string }[]; consumers: { queue: string; dead_letter_queue?: string }[] }
   d1_databases: { binding: string; database_name?: string; database_id?: string }[]
@@ -66,7 +67,7 @@ function readConfig() {
   const queues = [...new Set([...c.queues.producers.map((p) => p.queue), ...c.queues.consumers.flatMap((q) => [q.queue, q.dead_letter_queue ?? []].flat())])]
   const db = c.d1_databases.find((d) => d.binding === 'DB') ?? c.d1_databases[0]
   if (!db?.database_name) fail('wrangler.toml has no [[d1_databases]] entry with a database_name (binding "DB").')
-  return { name: c.name ?? 'lead-intake', queues, db: { name: db.database_name, id: db.database_id ?? '' }, vars: c.vars }
+  return { name: c.name ?? 'lead-intake', accountId: c.account_id, queues, db: { name: db.database_name, id: db.database_id ?? '' }, vars: c.vars }
 }
 let config = readConfig()
 
@@ -174,7 +175,7 @@ const loggedIn = whoami.code === 0 && account.loggedIn
 if (!loggedIn) {
   if (!dryRun) fail('not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then npm run setup again.')
   console.log('Not logged in to Cloudflare (npx wrangler login): nothing listed, so every step says what it would find or create.\n')
-} else if ((account.accounts?.length ?? 0) > 1 && !process.env.CLOUDFLARE_ACCOUNT_ID) {
+} else if ((account.accounts?.length ?? 0) > 1 && !process.env.CLOUDFLARE_ACCOUNT_ID && !config.accountId) {
   // wrangler can't pick one without asking, and setup never lets it ask.
   fail(`your login has several accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run setup:\n${account.accounts!.map((a) => `  ${a.id}  ${a.name}`).join('\n')}`)
 }
@@ -388,7 +389,16 @@ for (const id of forms) console.log(`Form     POST ${base}/forms/${id}`)
 
 type Endpoint = { id: string; secret: string; builtIn?: string; config: { preset?: string } }
 const { endpoints } = await importWorkerModule<{ endpoints(env: object): Endpoint[] }>(path.join(ROOT, 'src/sources/registry.ts'))
-for (const e of endpoints(config.vars)) {
+/** Every webhook endpoint; none, with the reason, when the configuration is invalid (a deploy stops on it too). */
+const configured = (): Endpoint[] => {
+  try {
+    return endpoints(config.vars)
+  } catch (error) {
+    console.log(`Webhooks: not listed, the configuration is invalid (npm run check-config says how to fix it): ${(error as Error).message}`)
+    return []
+  }
+}
+for (const e of configured()) {
   const has = secrets?.has(e.secret)
   // A built-in (Typeform, Stripe) is listed once it is configured or its secret is set, as the connection check lists it.
   if (e.builtIn && !config.vars[e.builtIn] && !has) continue
