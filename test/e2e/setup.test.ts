@@ -199,6 +199,20 @@ describe('npm run setup', () => {
     expect(calls().slice(before).filter((c) => c.startsWith('deploy') || changing([c]).length)).toEqual([expect.stringMatching(/^deploy --tag setup-[0-9a-f]{16}$/)])
   })
 
+  it('--dry-run after a run finds everything done and plans nothing', async () => {
+    expect((await setup(CI_ARGS)).code).toBe(0)
+    const before = { toml: toml(), calls: calls().length }
+    const { code, output } = await setup(['--dry-run'])
+    expect(code, output).toBe(0)
+    expect(output.match(/already done/g)).toHaveLength(9)
+    // Migrations are the one step a dry run can't list (wrangler's listing creates its table): said as a plan.
+    expect(output.match(/would /g)).toHaveLength(1)
+    expect(output).toContain('would apply the migrations not yet applied')
+    expect(output).toContain('Would then check GET /healthz?ready')
+    expect(changing(calls().slice(before.calls))).toEqual([])
+    expect(toml()).toBe(before.toml)
+  })
+
   it('interrupted after the database step, finishes on the next run', async () => {
     const broken = await setup(CI_ARGS, { FAKE_WRANGLER_FAIL: 'd1 migrations apply' })
     expect(broken.code).toBe(1)
