@@ -199,7 +199,7 @@ describe('npm run setup', () => {
     expect(calls().slice(before).filter((c) => c.startsWith('deploy') || changing([c]).length)).toEqual([expect.stringMatching(/^deploy --tag setup-[0-9a-f]{16}$/)])
   })
 
-  it('--dry-run after a run finds everything done and plans nothing', async () => {
+  it('--dry-run after a run finds every step done but the migrations, which it does not list', async () => {
     expect((await setup(CI_ARGS)).code).toBe(0)
     const before = { toml: toml(), calls: calls().length }
     const { code, output } = await setup(['--dry-run'])
