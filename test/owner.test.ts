@@ -1,7 +1,7 @@
 /** Owner routing (README "Owner"): a created record's user_id by user_id, round robin or rules; never changed on an update. */
 import { beforeEach, describe, expect, it } from 'vitest'
 import { checkConfig } from '../src/startup'
-import { fetchWith, idOf, leadsWithEmail, operatorApi, standin, unique, waitForDelivery } from './helpers'
+import { client, fetchWith, idOf, leadsWithEmail, operatorApi, standin, unique, waitForDelivery } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -23,6 +23,19 @@ describe('owner', () => {
     await waitForDelivery([id])
     expect((await leadsWithEmail(email))[0]).toMatchObject({ user_id: 'u1' })
     expect((await journey(id)).owner).toEqual({ userId: 'u1', by: 'user_id' })
+    const page = await (await operatorApi(`/journey/${id}`)).text()
+    expect(page).toContain('<dt>Owner</dt><dd id="owner"><code>u1</code> (user_id)</dd>')
+  })
+
+  it('gives no owner where the CRM doesn’t write user_id on the object, and the submission says so', async () => {
+    await client.connection('conn-test', { integration: 'minimal' })
+    const email = unique('minimal')
+    const id = await post({ owner: { user_id: 'u1' } }, { email })
+    await waitForDelivery([id])
+    expect((await leadsWithEmail(email))[0]!.user_id ?? null).toBeNull()
+    const row = await journey(id)
+    expect(row.owner).toBeNull()
+    expect(row.warnings).toContain('lead owner: this CRM doesn’t write user_id on a lead, so u1 (user_id) was not set; the record has the CRM’s default owner')
   })
 
   it('shares a round robin fairly across 30 concurrent new people: 10 each for 3 owners', async () => {

@@ -200,7 +200,9 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
   const owner = await o.owner?.()
   const record = owner ? ({ ...kind.planCreate(draft, o.links), userId: owner.userId } as R) : kind.planCreate(draft, o.links)
   const planned = trim(name, record, t.caps, dropped, undefined, draft.country)
-  notWritten(planned.notWritten)
+  // An owner is configuration, not the person's words: no note holds it, so its warning says what the record got instead.
+  notWritten(planned.notWritten.filter((f) => f !== 'user_id'))
+  if (owner && planned.notWritten.includes('user_id')) warnings.push(`${name} owner: this CRM doesn’t write user_id on a ${name}, so ${owner.userId} (${owner.by}) was not set; the record has the CRM’s default owner`)
   await o.beforeCreate?.()
   const sent = await sendKeeping(planned.record as R, (r) => kind.object.create(t, r)).catch(async (error: unknown) => {
     if (refusedOutright(error)) await o.createRefused?.()
