@@ -2,8 +2,10 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import sessionObject from './fixtures/stripe/checkout.session.object.json'
 import envelope from './fixtures/stripe/event.envelope.json'
+import clerkUserCreated from './fixtures/standard-webhooks/clerk.user.created.docs-example.json'
+import swVectors from './fixtures/standard-webhooks/spec-vectors.json'
 import docsExample from './fixtures/typeform/form_response.docs-example.json'
-import { fetchWith, idOf, leadsWithEmail, postWebhook, signStripe, signTypeform, standin, unique, waitForDelivery } from './helpers'
+import { b64, fetchWith, hmac, idOf, leadsWithEmail, postWebhook, signStripe, signTypeform, standin, unique, waitForDelivery } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -94,5 +96,33 @@ describe('webhook addresses', () => {
     await waitForDelivery([await idOf(await postWebhook('typeform', body, await signTypeform(body)))])
     const [lead] = await leadsWithEmail('laura@example.com')
     expect(lead!.address).toEqual({ address1: 'Unter den Linden 1', city: 'Berlin', postal_code: '10117', country: 'Germany', country_code: 'DE' })
+  })
+
+  it('Typeform: answers whose ref is mapped to an address field', async () => {
+    const fr = docsExample.form_response
+    const answers = [...fr.answers, { type: 'text', text: 'Deutschland', field: { id: 'landQ', type: 'short_text', ref: 'land' } }]
+    const body = JSON.stringify({ ...docsExample, event_id: `tf-${crypto.randomUUID().slice(0, 8)}`, form_response: { ...fr, answers } })
+    const TYPEFORM = { fields: { land: 'country' } }
+    const { res } = await fetchWith('/webhooks/typeform', { method: 'POST', body, headers: { 'content-type': 'application/json', 'typeform-signature': await signTypeform(body) } }, { TYPEFORM }, { realQueue: true })
+    await waitForDelivery([await idOf(res)])
+    expect((await leadsWithEmail('laura@example.com'))[0]!.address).toEqual({ country: 'Deutschland', country_code: 'DE' })
+  })
+
+  it('a preset: `fields` pointing at address parts (Standard Webhooks, Clerk’s user.created)', async () => {
+    const secret = swVectors.vectors[0]!.secret
+    const WEBHOOKS = {
+      signup: {
+        preset: 'standard-webhooks',
+        event_types: ['user.created'],
+        fields: { email: '/data/email_addresses/0/email_address', city: '/data/public_metadata/city', country: '/data/public_metadata/country' },
+      },
+    }
+    const body = JSON.stringify({ ...clerkUserCreated, data: { ...clerkUserCreated.data, public_metadata: { city: 'Manchester', country: 'United Kingdom' } } })
+    const [id, t] = [`msg_${crypto.randomUUID().slice(0, 8)}`, Math.floor(Date.now() / 1000)]
+    const key = Uint8Array.from(atob(secret.replace(/^whsec_/, '')), (c) => c.charCodeAt(0))
+    const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(t), 'webhook-signature': `v1,${b64(await hmac(key, `${id}.${t}.${body}`))}` }
+    const { res } = await fetchWith('/webhooks/signup', { method: 'POST', body, headers }, { WEBHOOKS, WEBHOOK_SECRET_SIGNUP: secret }, { realQueue: true })
+    await waitForDelivery([await idOf(res)])
+    expect((await leadsWithEmail('example@example.org'))[0]!.address).toEqual({ city: 'Manchester', country: 'United Kingdom', country_code: 'GB' })
   })
 })
