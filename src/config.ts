@@ -5,20 +5,24 @@
  */
 // zod's v3 API: the Unified SDK bundles it anyway, so our schemas add no second zod to the Worker.
 import { z } from 'zod/v3'
+import { countryCode } from './lead/country'
 import { DEFAULT_FIELDS, type DefaultField, LEAD_FIELDS, MERGE_RULES, METADATA_FORMATS, WRITE_MODES, type WritePlan } from './lead/draft'
-import { DEFAULT_COUNTRY, isCountry } from './lead/identity'
+import { isCountry } from './lead/identity'
 import { DEFAULT_TOUCH_SLUGS, TOUCH_FIELDS, type TouchSlugs } from './lead/attribution'
 
 const nonBlank = z.string().trim().min(1)
 
 const mergeRule = z.enum(MERGE_RULES)
 
-/** ISO 3166 alpha-2, for phone numbers written without a country code ("020 7946 0001" with GB). */
+/**
+ * ISO 3166 alpha-2, for phone numbers written without a country code ("020 7946 0001" with GB).
+ * Unset: the submission's address's country, else US (lead/identity.ts DEFAULT_COUNTRY).
+ */
 export const defaultCountry = z
   .string()
   .transform((c) => c.toUpperCase())
   .refine(isCountry, 'must be an ISO 3166 alpha-2 country code, e.g. "US", "GB", "DE"')
-  .default(DEFAULT_COUNTRY)
+  .optional()
 
 const httpUrl = z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
 
@@ -29,6 +33,32 @@ const metadataField = z.strictObject({
   slug: nonBlank.optional(),
   format: z.enum(METADATA_FORMATS).default('TEXT'),
 })
+
+const userId = nonBlank.max(255)
+const roundRobin = z.array(userId).min(1).max(100)
+
+/** One of user_id or round_robin, where `required` (a rule; a plan without rules); never both. */
+const onePick = (p: { user_id?: string; round_robin?: string[] }, ctx: z.RefinementCtx, required: boolean) => {
+  if (p.user_id !== undefined && p.round_robin !== undefined) ctx.addIssue({ code: 'custom', message: 'give user_id or round_robin, not both' })
+  else if (required && p.user_id === undefined && p.round_robin === undefined) ctx.addIssue({ code: 'custom', message: 'give user_id or round_robin' })
+}
+
+/** `{ field = "country", equals = "DE", user_id = "u4" }`: a country is compared as its ISO code, so it must be one a person could write. */
+const ownerRule = z
+  .strictObject({ field: nonBlank, equals: nonBlank.optional(), in: z.array(nonBlank).min(1).max(100).optional(), user_id: userId.optional(), round_robin: roundRobin.optional() })
+  .superRefine((r, ctx) => {
+    if ((r.equals === undefined) === (r.in === undefined)) ctx.addIssue({ code: 'custom', message: 'give equals or in (one of them)' })
+    onePick(r, ctx, true)
+    if (r.field !== 'country') return
+    for (const [value, path] of [...(r.equals !== undefined ? [[r.equals, ['equals']] as const] : []), ...(r.in ?? []).map((v, i) => [v, ['in', i]] as const)]) {
+      if (!countryCode(value)) ctx.addIssue({ code: 'custom', path: [...path], message: `"${value}" is not a country (an ISO 3166 code such as "DE", or its English name)` })
+    }
+  })
+
+/** Who a created record belongs to (README "Owner"): `user_id`, `round_robin`, or `rules` (with either as their fallback). */
+export const ownerSchema = z
+  .strictObject({ user_id: userId.optional(), round_robin: roundRobin.optional(), rules: z.array(ownerRule).min(1).max(50).optional() })
+  .superRefine((o, ctx) => onePick(o, ctx, o.rules === undefined))
 
 /** What every source may say about what it writes (README "What gets written"); the same keys on forms and webhooks. */
 export const writeOptions = {
@@ -42,15 +72,18 @@ export const writeOptions = {
   connection: nonBlank.optional(),
   /** Values a new record gets where the submission has none (`last_name = "Unknown"` for a CRM that requires one). */
   defaults: z.strictObject(Object.fromEntries(DEFAULT_FIELDS.map((f) => [f, nonBlank.max(255).optional()])) as Record<DefaultField, z.ZodOptional<typeof nonBlank>>).default({}),
+  /** Who a created record belongs to; absent: the CRM's own default. */
+  owner: ownerSchema.optional(),
 }
 
 /** A source's write options as the draft carries them. */
-export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string; defaults?: WritePlan['defaults'] }): WritePlan => ({
+export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string; defaults?: WritePlan['defaults']; owner?: WritePlan['owner'] }): WritePlan => ({
   write: c.write,
   company: c.company,
   timeline: c.timeline,
   ...(c.connection ? { connection: c.connection } : {}),
   ...(c.defaults && Object.keys(c.defaults).length ? { defaults: c.defaults } : {}),
+  ...(c.owner ? { owner: c.owner } : {}),
 })
 
 /**
@@ -112,7 +145,7 @@ export const formConfigSchema = z.strictObject({
   consent: consentSchema.optional(),
   ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
-  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'department', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status']), mergeRule).default({}),
+  merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'department', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status', 'address']), mergeRule).default({}),
 })
 
 export type FormConfig = z.output<typeof formConfigSchema>

@@ -5,8 +5,8 @@
  */
 import type { CrmContact } from '@unified-api/typescript-sdk/sdk/models/shared/crmcontact.js'
 import type { CrmLead } from '@unified-api/typescript-sdk/sdk/models/shared/crmlead.js'
-import type { DefaultField, LeadDraft, LeadMetadata } from '../lead/draft'
-import { byEmail, byPhone, changes, compact, draftEmails, draftPhones, fullName, list, metadata, rulesOf, scalar } from './merge'
+import type { Address, DefaultField, LeadDraft, LeadMetadata, MergeRule } from '../lead/draft'
+import { byEmail, byPhone, changes, compact, draftEmails, draftPhones, fullName, isBlank, list, metadata, rulesOf, scalar } from './merge'
 import { contact } from './objects/contact'
 import { lead } from './objects/lead'
 import type { EditableObject } from './objects/types'
@@ -53,6 +53,20 @@ function sharedUpdate(existing: Named & { linkUrls?: string[] }, d: LeadDraft, a
   }
 }
 
+/** Unified's address model (the same on a lead and a contact), from the draft's. */
+type CrmAddress = NonNullable<CrmLead['address']>
+const crmAddress = (a: Address | undefined): CrmAddress | undefined =>
+  a ? compact<CrmAddress>({ address1: a.street, city: a.city, region: a.region, postalCode: a.postalCode, country: a.country, countryCode: a.countryCode }) : undefined
+
+/** An address is merged whole (README "Addresses"): parts of two addresses never make one. */
+function addressUpdate(rule: MergeRule, current: CrmAddress | undefined, d: LeadDraft): CrmAddress | undefined {
+  const incoming = crmAddress(d.address)
+  if (!incoming || rule === 'never') return undefined
+  const has = !!current && Object.values(current).some((v) => !isBlank(v))
+  if (rule === 'always') return has && JSON.stringify(compact(current!)) === JSON.stringify(incoming) ? undefined : incoming
+  return has ? undefined : incoming
+}
+
 /** A link the CRM record does not have yet: set it (lead-intake's own knowledge, not the person's words). */
 const link = (current: string | undefined, id: string | undefined) => (id && current !== id && !current ? id : undefined)
 
@@ -83,6 +97,7 @@ export const LEAD: PersonKind<CrmLead> = {
       lastName: d.lastName,
       name: fullName(draft), // the person's own name: a default last name is no part of it
       companyName: d.companyName,
+      address: crmAddress(d.address),
       emails: draftEmails(d),
       telephones: draftPhones(d),
       linkUrls: [...new Set(d.websites)],
@@ -100,6 +115,7 @@ export const LEAD: PersonKind<CrmLead> = {
       companyName: scalar(rules.company_name, ownValue(d, 'company_name', existing.companyName), d.companyName),
       source: scalar(rules.source, existing.source, d.source),
       status: scalar(rules.status, existing.status, d.status),
+      address: addressUpdate(rules.address, existing.address, d),
       metadata: metadata(rules, existing.metadata, leadMetadata(d)),
       companyId: link(existing.companyId, links.companyId),
       contactId: link(existing.contactId, links.contactId),
@@ -122,6 +138,7 @@ export const CONTACT: PersonKind<CrmContact> = {
       company: d.companyName,
       title: d.title,
       department: d.department,
+      address: crmAddress(d.address),
       emails: draftEmails(d),
       telephones: draftPhones(d),
       linkUrls: [...new Set(d.websites)],
@@ -137,6 +154,7 @@ export const CONTACT: PersonKind<CrmContact> = {
       company: scalar(rules.company_name, ownValue(d, 'company_name', existing.company), d.companyName),
       title: scalar(rules.title, ownValue(d, 'title', existing.title), d.title),
       department: scalar(rules.department, existing.department, d.department),
+      address: addressUpdate(rules.address, existing.address, d),
       metadata: metadata(rules, existing.metadata, d.metadata),
       companyIds: links.companyId && !companyIds.includes(links.companyId) ? [...companyIds, links.companyId] : undefined,
     })

@@ -3,7 +3,7 @@
  * people.ts): the record known from an earlier write, else a search per
  * identifier; then an update under the merge policy, or a create.
  */
-import type { LeadDraft } from '../lead/draft'
+import type { LeadDraft, Owner } from '../lead/draft'
 import { emailForms, emailKey, parseEmail, parsePhone, phoneKey } from '../lead/identity'
 import type { CrmTarget } from './client'
 import { CrmError, refusedOutright } from './errors'
@@ -29,6 +29,8 @@ export interface PersonResult {
   refused: string[]
   /** The draft's unlinked emails and phones (LeadDraft.unlinked) that the record carries because it was created with them. */
   carried: string[]
+  /** Who the record was created for (its `user_id`), when it was created with one. */
+  owner?: Owner
 }
 
 export interface PersonOptions {
@@ -45,6 +47,8 @@ export interface PersonOptions {
   dropped?: ReadonlySet<string>
   /** Where a value not kept on the record can still be read (the timeline note), for warnings. */
   alsoOn?: string
+  /** Who a record about to be created belongs to; asked only then, so a record that exists never changes hands. */
+  owner?: () => Promise<Owner | undefined>
 }
 
 /**
@@ -199,8 +203,12 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
   }
   // A record made for the person carries every identifier of the submission that makes it: public forms
   // can't hang identities on other people's records, but this one is the person's own.
-  const planned = trim(name, kind.planCreate(draft, o.links), t.caps, dropped, undefined, draft.country)
-  notWritten(planned.notWritten)
+  const owner = await o.owner?.()
+  const record = owner ? ({ ...kind.planCreate(draft, o.links), userId: owner.userId } as R) : kind.planCreate(draft, o.links)
+  const planned = trim(name, record, t.caps, dropped, undefined, draft.country)
+  // An owner is configuration, not the person's words: no note holds it, so its warning says what the record got instead.
+  notWritten(planned.notWritten.filter((f) => f !== 'user_id'))
+  if (owner && planned.notWritten.includes('user_id')) warnings.push(`${name} owner: this CRM doesn’t write user_id on a ${name}, so ${owner.userId} (${owner.by}) was not set; the record has the CRM’s default owner`)
   await o.beforeCreate?.()
   const sent = await sendKeeping(planned.record as R, (r) => kind.object.create(t, r)).catch(async (error: unknown) => {
     if (refusedOutright(error)) await o.createRefused?.()
@@ -217,5 +225,7 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     carried: draft.unlinked ?? [],
     warnings,
     dropped: [...lost, ...sent.refused.map((s) => `metadata:${s}`)],
+    // An owner this CRM does not write (not sent, or not kept) is no owner: the warnings say so.
+    ...(owner && 'userId' in sent.sent && !lost.includes('user_id') ? { owner } : {}),
   }
 }

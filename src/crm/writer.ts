@@ -6,7 +6,7 @@
  * caller (the person's Durable Object) keeps what was written, so a retry
  * resumes where the last try stopped.
  */
-import { DEFAULT_PLAN, type LeadDraft, type TimelineEntry } from '../lead/draft'
+import { DEFAULT_PLAN, type LeadDraft, type Owner, type TimelineEntry } from '../lead/draft'
 import type { CrmTarget } from './client'
 import { CrmError } from './errors'
 import { maskReason, valuesOf } from './refusal'
@@ -47,6 +47,8 @@ export interface SubmissionHooks {
   /** An earlier try sent this submission's event and no answer came. */
   eventUncertain: boolean
   beforeEvent(): Promise<void>
+  /** Who a record about to be created belongs to, by the plan's owner (crm/owner.ts); one answer per submission. */
+  owner?(): Promise<Owner | undefined>
 }
 
 export interface SubmissionResult {
@@ -62,6 +64,8 @@ export interface SubmissionResult {
   carried: string[]
   /** What was written otherwise than asked, each saying where the value went (never a value). */
   warnings: string[]
+  /** Who a record this submission created belongs to, and by which part of the owner plan. */
+  owner?: Owner
 }
 
 /** The custom field a submission's note goes to on a CRM that takes no note for it. */
@@ -112,6 +116,10 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
   // A person with a record already is locked: their company can be linked right away.
   if (records.lead || records.contact) await linkCompany()
   let primary: PersonResult | undefined
+  let owner: Owner | undefined
+  // One owner for every record this submission creates (a contact and its lead), asked for only when one is created.
+  let choosing: Promise<Owner | undefined> | undefined
+  const chooseOwner = plan.owner && hooks.owner ? () => (choosing ??= hooks.owner!()) : undefined
   const refused = new Set<string>()
   const carried = new Set<string>()
   const person = async (name: 'lead' | 'contact') => {
@@ -124,6 +132,7 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
       beforeCreate: () => hooks.beforeCreate(name),
       createRefused: () => hooks.createRefused(name),
       dropped: new Set(before?.id && before.dropped ? before.dropped : []),
+      ...(chooseOwner ? { owner: chooseOwner } : {}),
       ...(note ? { alsoOn: 'the timeline note' } : draft !== given ? { alsoOn: `custom field ${NOTE_FIELD}` } : {}),
     })
     for (const w of result.warnings) warnings.push(w)
@@ -138,6 +147,7 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
     await hooks.saved(records)
     for (const value of result.refused) refused.add(value)
     for (const value of result.carried) carried.add(value)
+    owner ??= result.owner
     return result
   }
   if (wanted.contact) {
@@ -180,5 +190,6 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
     refused: [...refused],
     carried: [...carried],
     warnings,
+    ...(owner ? { owner } : {}),
   }
 }

@@ -203,6 +203,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
       keys,
       ms: Date.now() - started,
       warnings: outcome.warnings,
+      owner: outcome.owner,
     })
     message.ack()
     log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined, warnings: outcome.warnings?.length || undefined })

@@ -18,6 +18,7 @@ import { crmTarget } from '../crm/client'
 import { CrmError } from '../crm/errors'
 import { readCapabilities } from '../crm/integration'
 import { type Capabilities, fallback } from '../crm/support'
+import { sha256Hex } from '../lead/identity'
 import { metered } from '../meter'
 
 /** What the CRM supports is read again after a day… */
@@ -215,6 +216,18 @@ export class CrmGate extends DurableObject<Env> {
       this.#reading = undefined
     })
     return this.#reading
+  }
+
+  /**
+   * Owner routing's round robin (crm/owner.ts): the next turn of `list`, one counter per list of
+   * this connection. Storage calls hold the object's input gate, so two writers never get one turn.
+   */
+  async turn(list: string[]): Promise<number> {
+    // Hashed: a storage key holds 2 KiB, a list of user ids may be longer.
+    const key = `turn:${await sha256Hex(JSON.stringify(list))}`
+    const n = (await this.ctx.storage.get<number>(key)) ?? 0
+    await this.ctx.storage.put(key, n + 1)
+    return n
   }
 
   /** The connection's pace, for the operator and tests. */

@@ -9,12 +9,13 @@
 import { DurableObject } from 'cloudflare:workers'
 import { maxCallsPerSecond } from '../config'
 import { crmTarget, type Pace } from '../crm/client'
+import { chooseOwner } from '../crm/owner'
 import { type CompanyQuery, companyKeys, findOrCreateCompany } from '../crm/company'
 import { classify, CrmError, type Limit, Paced } from '../crm/errors'
 import { maskReason, valuesOf } from '../crm/refusal'
 import { personObjects } from '../crm/support'
 import { type PersonRecords, writeSubmission } from '../crm/writer'
-import { DEFAULT_PLAN, type LeadDraft } from '../lead/draft'
+import { DEFAULT_PLAN, type LeadDraft, type Owner } from '../lead/draft'
 import { keyedHash, loadPhoneMetadata, sha256Hex } from '../lead/identity'
 import type { CrmRecordIds, WriteOutcome } from '../lead/message'
 import { resolveCompany } from '../store/companies'
@@ -92,6 +93,8 @@ interface Done {
   at: number
   /** What the write did otherwise than asked: a redelivery reports it again. */
   warnings?: string[]
+  /** Who a record it created belongs to: a redelivery reports it again. */
+  owner?: Owner
 }
 
 /** A company lookup as it crosses the RPC boundary, where thrown errors lose their fields. */
@@ -186,7 +189,7 @@ export class LeadWriter extends DurableObject<Env> {
     if (await storage.get<boolean>(ERASED)) return { ok: false, error: 'the person was erased', retryable: false, erased: true }
     // A queue redelivers at least once: a submission already written is not written again.
     const done = await storage.get<Done>(`done:${id}`)
-    if (done) return { ok: true, action: done.action, records: done.records, repeat: true, ...(done.warnings ? { warnings: done.warnings } : {}) }
+    if (done) return { ok: true, action: done.action, records: done.records, repeat: true, ...(done.warnings ? { warnings: done.warnings } : {}), ...(done.owner ? { owner: done.owner } : {}) }
     const seenKey = `seen:${await fingerprint(draft)}`
     const seen = await storage.get<Done>(seenKey)
     if (seen && Date.now() - seen.at < DOUBLE_SUBMIT_MS) {
@@ -214,13 +217,22 @@ export class LeadWriter extends DurableObject<Env> {
         saved: (records) => storage.put('records', records),
         eventUncertain: (await storage.get<number>(`eventSentAt:${id}`)) !== undefined,
         beforeEvent: () => storage.put(`eventSentAt:${id}`, Date.now()),
+        // Picked once per submission and kept: a retry after a lost create answer takes no second turn of the round robin.
+        owner: async () => {
+          const kept = await storage.get<Owner>(`owner:${id}`)
+          if (kept) return kept
+          const owner = await chooseOwner(draft, draft.plan?.owner, (list) => gateFor(this.env, connection).turn(list))
+          if (owner) await storage.put(`owner:${id}`, owner)
+          return owner
+        },
       })
       const records = { lead: result.lead, contact: result.contact, company: result.company, event: result.event }
-      const written: Done = { action: result.action, records, at: Date.now(), ...(result.warnings.length ? { warnings: result.warnings } : {}) }
+      const owner = result.owner ? { owner: result.owner } : {}
+      const written: Done = { action: result.action, records, at: Date.now(), ...(result.warnings.length ? { warnings: result.warnings } : {}), ...owner }
       await storage.put<Done>({ [`done:${id}`]: written, [seenKey]: written })
-      await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, 'leadId', 'leadVia'])
+      await storage.delete(['createSentAt:lead', 'createSentAt:contact', `eventSentAt:${id}`, `owner:${id}`, 'leadId', 'leadVia'])
       if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + DONE_TTL_MS)
-      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried, ...(result.warnings.length ? { warnings: result.warnings } : {}) }
+      return { ok: true, action: result.action, records, repeat: false, refused: result.refused, carried: result.carried, ...(result.warnings.length ? { warnings: result.warnings } : {}), ...owner }
     } catch (error) {
       if (error instanceof Merged) return { ok: false, error: 'this person was merged into another; writing there', retryable: true, reroute: true }
       // Waiting for a create that may still land is not a failed attempt either.

@@ -15,6 +15,12 @@ export const LEAD_FIELDS = [
   'title',
   'department',
   'website',
+  // The postal address (README "Addresses"): the record's `address`, its country also the phones' default country.
+  'street',
+  'city',
+  'region',
+  'postal_code',
+  'country',
 ] as const
 export type LeadField = (typeof LEAD_FIELDS)[number]
 
@@ -58,6 +64,7 @@ export type MergeField =
   | 'metadata'
   | 'source'
   | 'status'
+  | 'address'
 
 export type MergeRules = Record<MergeField, MergeRule>
 
@@ -75,6 +82,7 @@ export const DEFAULT_MERGE_RULES: MergeRules = {
   metadata: 'always', // upserted by slug; other slugs are kept
   source: 'never',
   status: 'never',
+  address: 'fill_if_empty', // the address as a whole: one the record has is never mixed with parts of another
 }
 
 export type MetadataValue = string | number | boolean | string[]
@@ -118,6 +126,42 @@ export interface WritePlan {
   connection?: string
   /** Values a created record gets where the submission has none; never written over anything, never to an existing record. */
   defaults?: Partial<Record<DefaultField, string>>
+  /** Who a created record belongs to (its `user_id`); the writer picks at create time, never on an update. */
+  owner?: OwnerPlan
+}
+
+/** One way to pick an owner: a fixed user id, or the next of a list in turn (one counter per connection and list); config.ts allows one. */
+export interface OwnerPick {
+  user_id?: string
+  round_robin?: string[]
+}
+
+/** A rule of an owner plan: when the draft's `field` equals a value (or is one of `in`), its pick. */
+export interface OwnerRule extends OwnerPick {
+  field: string
+  equals?: string
+  in?: string[]
+}
+
+/** A source's `owner` (README "Owner"): a pick, or rules evaluated in order, the plan's own pick (if any) their fallback. */
+export interface OwnerPlan extends OwnerPick {
+  rules?: OwnerRule[]
+}
+
+/** The owner a created record got, and by which part of the plan (`rules[0]: country equals "DE"`, `round_robin`…). */
+export interface Owner {
+  userId: string
+  by: string
+}
+
+/** A postal address as submitted; `countryCode` is ISO 3166-1 alpha-2 when the country could be read (lead/country.ts). */
+export interface Address {
+  street?: string
+  city?: string
+  region?: string
+  postalCode?: string
+  country?: string
+  countryCode?: string
 }
 
 /** What a draft queued before plans existed writes: a lead, as it did then. */
@@ -163,8 +207,10 @@ export interface LeadDraft {
   merge: Partial<MergeRules>
   /** Ids in the sending system; see SourceId. */
   sourceIds?: SourceId[]
-  /** ISO 3166 alpha-2 country for phone numbers written without a country code (default US). */
+  /** ISO 3166 alpha-2 country for phone numbers written without a country code (default: the address's country, else US). */
   country?: string
+  /** The person's postal address, when the source has one. */
+  address?: Address
   /** The consent the person gave with this submission, when the source asks for one (README "Privacy"). */
   consent?: Consent
   /** When the person submitted, by the sender's clock, when it says (a provider's redelivery comes later than that). */

@@ -3,7 +3,7 @@
  * the consumer and the operator read it, the submission log stores it; so it
  * lives here, at the bottom, beside the LeadDraft.
  */
-import type { LeadDraft } from './draft'
+import type { LeadDraft, Owner } from './draft'
 
 /** Where a submission came from, for logs, the operator and a replay's re-mapping; never for the CRM writer. */
 export interface Origin {
@@ -90,6 +90,8 @@ export type WriteOutcome =
       warnings?: string[]
       /** The draft's unlinked identifiers (LeadDraft.unlinked) that a record created for the person carries: now the person's. */
       carried?: string[]
+      /** Who a record it created belongs to, and by which part of the source's owner plan. */
+      owner?: Owner
     }
   | {
       ok: false

@@ -2,7 +2,8 @@
  * Text clean-up and name handling shared by every source. Who a person is
  * (emails, phones, source ids) is lead/identity.ts.
  */
-import type { LeadDraft, LeadField } from './draft'
+import { countryCode } from './country'
+import type { Address, LeadDraft, LeadField } from './draft'
 
 /** Trims, drops control characters and folds runs of white space. */
 export const cleanText = (value: string): string =>
@@ -26,7 +27,7 @@ export function splitName(full: string): { firstName?: string; lastName?: string
  * A draft's person fields from values gathered per lead field (first value
  * wins); a full name is split when neither first nor last name is given.
  */
-export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 'firstName' | 'lastName' | 'name' | 'companyName' | 'title' | 'department' | 'websites'> {
+export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 'firstName' | 'lastName' | 'name' | 'companyName' | 'title' | 'department' | 'websites' | 'address'> {
   const one = (f: LeadField) => values.get(f)?.[0] || undefined
   const split = !one('first_name') && !one('last_name') && one('name') ? splitName(one('name')!) : {}
   return {
@@ -37,5 +38,18 @@ export function personFields(values: Map<LeadField, string[]>): Pick<LeadDraft, 
     title: one('title'),
     department: one('department'),
     websites: values.get('website') ?? [],
+    ...addressOf({ street: one('street'), city: one('city'), region: one('region'), postalCode: one('postal_code'), country: one('country') }),
   }
+}
+
+/** `{ address }` from its parts (cleaned, blank ones dropped, the country also as its ISO code), or nothing when no part is given. */
+export function addressOf(parts: { [K in Exclude<keyof Address, 'countryCode'>]?: string | null }): { address?: Address } {
+  const address: Address = {}
+  for (const [key, value] of Object.entries(parts) as [keyof Address, string | null | undefined][]) {
+    const clean = cleanText(value ?? '')
+    if (clean) address[key] = clean.slice(0, 255)
+  }
+  const code = countryCode(address.country)
+  if (code) address.countryCode = code
+  return Object.keys(address).length ? { address } : {}
 }

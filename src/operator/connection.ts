@@ -177,9 +177,15 @@ function check(source: SourcePlan, objects: ObjectReport[]): SourceCheck {
     const unwritten = PERSON_FIELDS[name].filter((f) => !keeps(o, f))
     if (unwritten.length) notes.push(`this CRM doesn’t write ${unwritten.join(', ')} on a ${name}: a submission’s ${unwritten.length === 1 ? 'value is' : 'values are'} not sent there (each submission says so in its warnings)${per(o)}`)
     if (!keeps(o, 'metadata')) notes.push(`this CRM writes no custom fields on a ${name}: consent, UTM and other custom fields are not written (each submission says so in its warnings)${per(o)}`)
+    if (plan.owner && !keeps(o, 'user_id')) notes.push(`this CRM doesn’t write user_id on a ${name}: owner on ${where} has no effect there (each submission says so in its warnings)${per(o)}`)
     const unkept = Object.keys(plan.defaults ?? {}).filter((f) => !keeps(o, f))
     if (unkept.length)
       notes.push(`this CRM doesn’t write ${unkept.join(', ')} on a ${name}: ${unkept.map((f) => `defaults.${f}`).join(', ')} on ${where} ${unkept.length === 1 ? 'has' : 'have'} no effect there${per(o)}`)
+  }
+  if (plan.owner) {
+    // Unified's CRM API has no users endpoint (its SDK neither), so the ids can only be named, not checked.
+    const ids = [...new Set([plan.owner.user_id, ...(plan.owner.round_robin ?? []), ...(plan.owner.rules ?? []).flatMap((r) => [r.user_id, ...(r.round_robin ?? [])])].filter(Boolean))]
+    notes.push(`owner: lead-intake can’t check that ${ids.join(', ')} ${ids.length === 1 ? 'is a user' : 'are users'} of this CRM (Unified lists no CRM users); a wrong id fails each create with the CRM’s reason`)
   }
   if (plan.company) {
     const o = at('company')

@@ -5,6 +5,7 @@
  * one script of a few lines (static/operator/console.js) refreshes the live parts (`data-src`).
  */
 import { escapeHtml } from '../http/html'
+import type { Owner } from '../lead/draft'
 import type { AuditRow } from '../store/audit'
 import { type Overview, type Page, STUCK_CAP } from '../store/browse'
 import type { Attempt } from '../store/journey'
@@ -153,6 +154,12 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
     `<p class="hint">Success: written of those written or failed. Median and p95: from receipt to the CRM write being logged (updated_at − received_at of written submissions; a replayed one counts from its first receipt).</p>` +
     `</section>`
   )
+}
+
+/** Who a created record got as its owner, and by which part of the source's owner plan (JSON of an Owner). */
+const ownerOf = (json: string): string => {
+  const o = JSON.parse(json) as Owner
+  return `<code>${e(o.userId)}</code> (${e(o.by)})`
 }
 
 const crmIds = (s: Submission): string => {
@@ -343,6 +350,7 @@ export function journeySection(v: JourneyView): string {
     `<dt>Received</dt><dd>${time(s.received_at)} UTC</dd><dt>Last change</dt><dd>${time(s.updated_at)} UTC</dd>` +
     `<dt>Attempts</dt><dd>${s.attempts}${s.gen ? ` (replayed ${s.gen} time${s.gen === 1 ? '' : 's'})` : ''}</dd>` +
     `<dt>CRM records</dt><dd>${crmIds(s) || '—'}${s.action ? ` (${e(s.action)})` : ''}</dd>` +
+    (s.owner ? `<dt>Owner</dt><dd id="owner">${ownerOf(s.owner)}</dd>` : '') +
     (s.last_error ? `<dt>Last error</dt><dd class="err">${e(s.last_error)}</dd>` : '') +
     (s.warnings ? `<dt>Warnings</dt><dd class="warn"><ul>${(JSON.parse(s.warnings) as string[]).map((w) => `<li>${e(w)}</li>`).join('')}</ul></dd>` : '') +
     `</dl>` +

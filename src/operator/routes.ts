@@ -10,6 +10,7 @@ import { loadForms } from '../config'
 import { capabilitiesFor } from '../delivery/crm-gate'
 import { enqueueLead, newMessage } from '../delivery/enqueue'
 import { problem, ProblemError } from '../http/problem'
+import type { Owner } from '../lead/draft'
 import { hashIdentifier, parseEmail, parsePhone } from '../lead/identity'
 import { log } from '../log'
 import { remap } from '../sources/remap'
@@ -264,7 +265,7 @@ const found = async (db: D1Database, id: string): Promise<Submission> => {
 operator.get('/submissions/:id', async (c) => {
   const row = await found(c.env.DB, c.req.param('id'))
   const [journey, actions] = await Promise.all([attemptsOf(c.env.DB, row.id), auditOf(c.env.DB, row.id)])
-  return c.json({ ...row, warnings: row.warnings ? (JSON.parse(row.warnings) as string[]) : [], journey, actions })
+  return c.json({ ...row, warnings: row.warnings ? (JSON.parse(row.warnings) as string[]) : [], owner: row.owner ? (JSON.parse(row.owner) as Owner) : null, journey, actions })
 })
 
 /**

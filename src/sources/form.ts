@@ -7,7 +7,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { type FormConfig, planOf } from '../config'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type TimelineEntry } from '../lead/draft'
-import { parseEmail, parsePhone } from '../lead/identity'
+import { DEFAULT_COUNTRY, parseEmail, parsePhone } from '../lead/identity'
 import type { SourceInput } from '../lead/message'
 import { touchMetadata } from '../lead/attribution'
 import { cleanMultiline, cleanText, personFields } from '../lead/normalize'
@@ -191,6 +191,9 @@ export function toDraft(
   }
   const problems: InvalidParam[] = []
   const fieldName = (f: LeadField) => sourceName.get(f) ?? f
+  const person = personFields(values)
+  // A phone without a country code is read in the form's country, else in the address's.
+  const country = config.default_country ?? person.address?.countryCode ?? DEFAULT_COUNTRY
 
   const emails: string[] = []
   const phones: string[] = []
@@ -204,11 +207,11 @@ export function toDraft(
     else problems.push({ name: fieldName('email'), reason: 'is not a valid email address' })
   }
   for (const raw of rawPhones.slice(0, 1)) {
-    const phone = parsePhone(raw, config.default_country)
+    const phone = parsePhone(raw, country)
     if (!phone) problems.push({ name: fieldName('phone'), reason: 'is not a valid phone number' })
     else if (!phone.key && rawEmails.length === 0) {
       // Kept as a value beside an email, but alone it could not find the person again.
-      problems.push({ name: fieldName('phone'), reason: `could not be read as a phone number; include the country code (e.g. +44) if it is not in ${config.default_country}` })
+      problems.push({ name: fieldName('phone'), reason: `could not be read as a phone number; include the country code (e.g. +44) if it is not in ${country}` })
     } else phones.push(phone.value)
   }
   const consent = config.consent
@@ -249,14 +252,14 @@ export function toDraft(
   if (given) metadata.push(...given.metadata)
 
   return {
-    ...personFields(values),
+    ...person,
     emails,
     phones,
     metadata,
     source: config.source,
     status: config.status,
     merge: config.merge,
-    country: config.default_country,
+    country,
     verified: false,
     ...(given ? { consent: given.consent } : {}),
     plan: planOf(config),

@@ -9,6 +9,7 @@
  * previous try) no longer changes the row.
  */
 import { keyedHash } from '../lead/identity'
+import type { Owner } from '../lead/draft'
 import type { CrmRecordIds, Origin, Payload } from '../lead/message'
 import { purgeAuditStatement } from './audit'
 import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
@@ -34,9 +35,11 @@ export interface Submission {
   gen: number
   /** JSON array of the warnings the write left (migration 0009), or null. */
   warnings: string | null
+  /** JSON of the Owner a record it created got (migration 0013), or null. */
+  owner: string | null
 }
 
-const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, crm_ids, action, last_error, gen, warnings'
+const COLUMNS = 'id, received_at, updated_at, source, form, key_hash, state, attempts, crm_lead_id, crm_ids, action, last_error, gen, warnings, owner'
 
 /** A new row; an existing one (the consumer got there first) is left alone. */
 export async function recordReceived(
@@ -98,6 +101,8 @@ export interface Outcome {
   keys?: string[]
   /** What the write did otherwise than asked (a written submission's); replaces the row's. */
   warnings?: string[]
+  /** Who a record the write created belongs to (owner routing), and by which rule. */
+  owner?: Owner
 }
 
 /**
@@ -154,8 +159,10 @@ export async function recordOutcome(
   // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
   const attempt = attemptStatement(db, { id: m.id, gen: m.gen, attempt: o.attempts, at: now, state: o.state, status: o.status, error: o.lastError, action: o.action, ms: o.ms })
   const keyRows = keys.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), keys)] : []
+  // Beside the row the outcome wrote (none for an erased person), of this generation.
+  const ownerRows = o.owner ? [db.prepare(`UPDATE submissions SET owner = ?2 WHERE id = ?1 AND gen = ?3`).bind(m.id, JSON.stringify(o.owner), m.gen)] : []
   try {
-    await db.batch([outcome, attempt, ...keyRows])
+    await db.batch([outcome, attempt, ...keyRows, ...ownerRows])
   } catch (error) {
     // Deployed before migration 0006 (readiness says so): the outcome still counts, the journey waits for the schema.
     if (!isSchemaError(error)) throw error

@@ -8,7 +8,8 @@ import { z } from 'zod/v3'
 import { consentSchema, defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
 import { problem } from '../../http/problem'
 import { type LeadDraft, type LeadField, LEAD_FIELDS, type LeadMetadata, type MetadataFormat, METADATA_FORMATS, type MetadataValue, type TimelineEntry } from '../../lead/draft'
-import { parseEmail, type ParsedPhone, parsePhone } from '../../lead/identity'
+import { countryCode } from '../../lead/country'
+import { DEFAULT_COUNTRY, parseEmail, type ParsedPhone, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
 import { givesConsent } from '../consent'
 import { LIMITS } from '../form'
@@ -168,7 +169,11 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
   const byPointer = consent?.field.startsWith('/') ? consent.field : undefined
   const consentLabel = consent && !byPointer ? slugOf(consent.field) : undefined
   let consented = byPointer !== undefined && givesConsent(resolvePointer(payload, byPointer), consent?.values)
-  for (const a of [...configured, ...s.answers]) {
+  const all = [...configured, ...s.answers]
+  // A phone without a country code is read in the configured country, else in the answered address's.
+  const answeredCountry = all.filter((a) => a.field === 'country').map((a) => countryCode(valueOf(a.value, a.format)?.text)).find(Boolean)
+  const country = config.default_country ?? answeredCountry ?? DEFAULT_COUNTRY
+  for (const a of all) {
     const v = valueOf(a.value, a.format)
     if (!v) continue
     if (consentLabel && slugOf(a.label) === consentLabel) consented ||= givesConsent(v.value, consent?.values)
@@ -180,7 +185,7 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
         continue
       }
     } else if (a.field === 'phone') {
-      const parsed = parsePhone(v.text, config.default_country)
+      const parsed = parsePhone(v.text, country)
       if (parsed && (!phone || phone.value === parsed.value)) {
         phone = parsed
         continue
@@ -201,7 +206,7 @@ export function toLead(config: PresetConfig, payload: unknown, s: Submission): W
     source: config.source ?? s.source,
     status: config.status,
     merge: config.merge,
-    country: config.default_country,
+    country,
     verified: s.verified ?? false,
     plan: planOf(config),
     ...(config.timeline ? { timeline: { type: s.note ? 'NOTE' : 'FORM', title: clip(cleanText(s.title)) || s.form, fields: asked } } : {}),

@@ -8,8 +8,8 @@
 import { z } from 'zod/v3'
 import { defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
 import type { LeadDraft, LeadMetadata } from '../../lead/draft'
-import { parseEmail, parsePhone, phoneKey } from '../../lead/identity'
-import { cleanText, splitName } from '../../lead/normalize'
+import { DEFAULT_COUNTRY, parseEmail, parsePhone, phoneKey } from '../../lead/identity'
+import { addressOf, cleanText, splitName } from '../../lead/normalize'
 import { problem } from '../../http/problem'
 import { LIMITS } from '../form'
 import { anyMatch, concat, timedSignatures } from '../signature'
@@ -116,8 +116,12 @@ function personDraft(config: StripeConfig, p: Person, email: string | null | und
   // `name` is the business's name when only that was collected: not a person's.
   const person = cleanText(p.individual_name ?? '') || (p.name && cleanText(p.name) !== business ? cleanText(p.name) : '') || undefined
   const address = p.address ? oneLine(p.address) : ''
+  const a = p.address
+  // The record's address (Stripe's `country` is already an ISO code); the one-line custom field stays as it was.
+  const postal = a ? addressOf({ street: [a.line1, a.line2].filter(Boolean).join(', '), city: a.city, region: a.state, postalCode: a.postal_code, country: a.country }) : {}
+  const country = config.default_country ?? postal.address?.countryCode ?? DEFAULT_COUNTRY
   const parsed = parseEmail(email ?? '')
-  const phone = parsePhone(p.phone ?? '', config.default_country)
+  const phone = parsePhone(p.phone ?? '', country)
   return {
     ...(person ? splitName(person) : {}),
     name: person,
@@ -130,7 +134,8 @@ function personDraft(config: StripeConfig, p: Person, email: string | null | und
     status: config.status,
     merge: config.merge,
     sourceIds: customer ? [{ name: 'stripe_customer', value: customer }] : [],
-    country: config.default_country,
+    ...postal,
+    country,
     verified: true,
     plan: planOf(config),
   }

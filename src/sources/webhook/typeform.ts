@@ -8,7 +8,7 @@
 import { z } from 'zod/v3'
 import { consentSchema, defaultCountry, formConfigSchema, planOf, writeOptions } from '../../config'
 import { LEAD_FIELDS, METADATA_FORMATS, type LeadDraft, type LeadField, type LeadMetadata, type MetadataFormat, type MetadataValue, type TimelineEntry } from '../../lead/draft'
-import { parseEmail, parsePhone } from '../../lead/identity'
+import { DEFAULT_COUNTRY, parseEmail, parsePhone } from '../../lead/identity'
 import { cleanMultiline, cleanText, personFields } from '../../lead/normalize'
 import { problem } from '../../http/problem'
 import { givesConsent } from '../consent'
@@ -124,13 +124,28 @@ function indexFields(fields: unknown, into = new Map<string, FieldDef>(), depth 
   return into
 }
 
-/** The contact-info block's sub-fields, by `subfield_key`. */
+/** The contact-info and address blocks' sub-fields, by `subfield_key` (an address's under the names Typeform has used for them). */
 const CONTACT_INFO: Record<string, LeadField> = {
   first_name: 'first_name',
   last_name: 'last_name',
   company: 'company_name',
   email: 'email',
   phone_number: 'phone',
+  address_line1: 'street',
+  address_line_1: 'street',
+  address_line2: 'street',
+  address_line_2: 'street',
+  city: 'city',
+  city_town: 'city',
+  state: 'region',
+  state_province_region: 'region',
+  state_region_province: 'region',
+  zip: 'postal_code',
+  zip_code: 'postal_code',
+  zip_postal: 'postal_code',
+  zip_postal_code: 'postal_code',
+  postal_code: 'postal_code',
+  country: 'country',
 }
 
 const clip = (s: string) => s.slice(0, LIMITS.valueLength)
@@ -234,14 +249,15 @@ export function typeformLead(config: TypeformConfig, body: unknown): WebhookLead
     if (asked.length < LIMITS.fields) asked.push({ name, value: clean })
   }
 
-  const country = form?.default_country ?? config.default_country
+  const person = personFields(values)
+  const country = form?.default_country ?? config.default_country ?? person.address?.countryCode ?? DEFAULT_COUNTRY
   const email = parseEmail(values.get('email')?.[0] ?? '')
   const phone = parsePhone(values.get('phone')?.[0] ?? '', country)
   if (!email && !phone?.key) return { form: formId, ignored: 'no-contact' }
   const emails = email ? [email.value] : []
   const phones = phone ? [phone.value] : []
   const draft: LeadDraft = {
-    ...personFields(values),
+    ...person,
     emails,
     phones,
     metadata,
