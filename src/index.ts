@@ -9,7 +9,7 @@ import { log } from './log'
 import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeDeliveryIds } from './store/delivery-ids'
-import { purgeSubmissions, rehashKeys } from './store/submissions'
+import { movePayloadsToR2, purgeSubmissions, rehashKeys } from './store/submissions'
 
 // A bad configuration fails when the Worker starts, naming the key and the fix: a Worker that
 // can't start takes no traffic (a configuration it can't read is never acted on half-way).
@@ -28,17 +28,23 @@ export default {
   },
   /**
    * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
-   * and rows from before HASH_SECRET moved to the keyed hash.
+   * rows from before HASH_SECRET moved to the keyed hash, and payloads from before R2 moved there.
    */
   async scheduled(_controller, env, _ctx) {
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
-    const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
+    const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env, days), purgeDeliveryIds(env.DB)])
     let rehashed = 0
     while (env.HASH_SECRET && rehashed < 50_000) {
       const n = await rehashKeys(env.DB, env.HASH_SECRET)
       if (n === 0) break
       rehashed += n
     }
-    log('info', 'retention purge', { submissions, deliveryIds, days, rehashed })
+    let moved = 0
+    while (moved < 20_000) {
+      const n = await movePayloadsToR2(env)
+      if (n === 0) break
+      moved += n
+    }
+    log('info', 'retention purge', { submissions, deliveryIds, days, rehashed, moved })
   },
 } satisfies ExportedHandler<Env, AnyLeadMessage>

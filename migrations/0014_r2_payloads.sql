@@ -1,0 +1,4 @@
+-- Payloads in R2 (README "Where things are kept"): a submission's raw input lives in the R2
+-- bucket under this key (payloads/<id>), not in the row. Rows from before keep `payload` and
+-- are read as they are until the daily cron moves them.
+ALTER TABLE submissions ADD COLUMN payload_key TEXT;
