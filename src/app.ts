@@ -14,9 +14,8 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { ConfigError, formById } from './config'
 import { acceptLead, recordUnqueued } from './delivery/enqueue'
-import { checkUpload } from './files/check'
-import { fileLink } from './files/link'
 import { files } from './files/route'
+import { keepUpload, linkUpload } from './files/upload'
 import { checkOrigin } from './guards/origin'
 import { checkRateLimit } from './guards/rate-limit'
 import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
@@ -29,7 +28,6 @@ import { readiness } from './operator/readiness'
 import { operator } from './operator/routes'
 import { consentSha256 } from './sources/consent'
 import { type FormFiles, formInput, readFields, toDraft } from './sources/form'
-import { deleteBlobs, putFile } from './store/blobs'
 import { webhooks } from './sources/webhooks'
 
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
@@ -135,36 +133,14 @@ app.post('/forms/:formId', async (c) => {
     // A bot: answered exactly like a person, so it learns nothing; logged as spam, written nowhere.
     return succeed(recordUnqueued(c, origin, 'spam'))
   }
-  // The file (413/415 before anything is kept), stored under the submission's id and linked from the note as its field's value.
-  const file = config.files ? await checkUpload(config.files, uploads.get(config.files.field)) : undefined
+  // A file: 413/415 before anything is kept, linked on the note under the submission's id (files/upload.ts).
   const id = crypto.randomUUID()
-  if (config.files) {
-    // Only a file the Worker kept is a link on the note: a text value sent under the field can't pose as one.
-    fields.delete(config.files.field)
-    if (file) {
-      if (!c.env.HASH_SECRET) throw retryLater('unconfigured', 'Files are not taken yet', 'HASH_SECRET is not set, so no file link can be signed.', 300)
-      fields.set(config.files.field, [await fileLink(c.env.HASH_SECRET, new URL(c.req.url).origin, id, config.files.link_days)])
-    }
-  }
+  const file = config.files ? await linkUpload(c.env, config.files, uploads, fields, id, new URL(c.req.url).origin) : undefined
   const request = { url: c.req.url, referer: c.req.header('referer') }
   const draft = toDraft(config, fields, request, formId, await consentSha256(config.consent))
   // After validation: a Turnstile token is single-use, so a typo must not spend it.
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
-  if (file) {
-    try {
-      await putFile(c.env.BUCKET, id, file)
-    } catch (error) {
-      log('error', 'file not stored', { submission: id, error: (error as Error).name })
-      throw retryLater('storage-unavailable', 'Temporarily unable to accept submissions', 'Nothing was saved. Please try again shortly.', 30)
-    }
-  }
-  try {
-    await acceptLead(c, origin, { draft, input: formInput(fields, request) }, config.consent?.text, id)
-  } catch (error) {
-    // Not queued, so not kept: the sender tries again with the file.
-    if (file) c.executionCtx.waitUntil(deleteBlobs(c.env.BUCKET, [id], ['files']).catch(() => undefined))
-    throw error
-  }
+  await keepUpload(c.env, c.executionCtx, id, file, () => acceptLead(c, origin, { draft, input: formInput(fields, request) }, config.consent?.text, id))
   c.set('submission', id) // on the request's log line
   return succeed(id)
 })

@@ -270,18 +270,23 @@ export async function countByState(db: D1Database): Promise<Record<string, numbe
 export async function purgeSubmissions(env: Stores, days: number, now = Date.now(), batch = 1000): Promise<number> {
   const db = env.DB
   const before = now - days * 86_400_000
+  // The journey's rows are found through their submissions, so they go first.
+  await db.batch([...purgeJourneyStatements(db, before), purgeAuditStatement(db, before)])
   let purged = 0
   for (;;) {
     const { results } = await db.prepare(`SELECT id FROM submissions WHERE received_at < ?1 LIMIT ?2`).bind(before, batch).all<{ id: string }>()
     if (results.length === 0) break
     const ids = results.map((r) => r.id)
     await deleteBlobs(env.BUCKET, ids)
-    const list = ids.map((_, i) => `?${i + 1}`).join(', ')
-    const done = await db.prepare(`DELETE FROM submissions WHERE id IN (${list})`).bind(...ids).run()
-    purged += done.meta.changes ?? 0
+    // D1 binds at most 100 parameters a statement.
+    const deletes = []
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100)
+      deletes.push(db.prepare(`DELETE FROM submissions WHERE id IN (${chunk.map((_, j) => `?${j + 1}`).join(', ')})`).bind(...chunk))
+    }
+    for (const done of await db.batch(deletes)) purged += done.meta.changes ?? 0
     if (results.length < batch) break
   }
-  await db.batch([...purgeJourneyStatements(db, before), purgeAuditStatement(db, before)])
   return purged
 }
 
