@@ -10,7 +10,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import { newMessage } from '../src/delivery/enqueue'
-import { client, fetchWith, idOf, leadsWithEmail, noteAnswers, operatorApi, request, standin, unique, waitFor, waitForState } from './helpers'
+import type { LeadMessage } from '../src/lead/message'
+import docsExample from './fixtures/typeform/form_response.docs-example.json'
+import { client, fetchWith, idOf, leadsWithEmail, noteAnswers, operatorApi, request, signTypeform, standin, unique, waitFor, waitForState, webhookInit } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -58,6 +60,22 @@ describe('payloads in R2', () => {
     expect(await leadsWithEmail(email)).toHaveLength(1)
     await waitFor(async () => (await object(`payloads/${id}`)) === null, 5_000, 'the written payload to be deleted')
     expect(await payloadRow(id)).toEqual({ payload: null, payload_key: null })
+  })
+
+  it('queues a lead too large for a queue message by reference, its payload in R2 and none in D1', async () => {
+    const body = structuredClone(docsExample) as typeof docsExample & { form_response: { answers: unknown[]; definition: { fields: unknown[] } } }
+    body.event_id = `r2-big-${crypto.randomUUID().slice(0, 8)}`
+    for (let i = 0; i < 12; i++) {
+      body.form_response.definition.fields.push({ id: `long${i}`, ref: `essay_${i}`, type: 'long_text', title: `Essay ${i}` })
+      body.form_response.answers.push({ type: 'text', text: `${i}`.repeat(9_000), field: { id: `long${i}`, type: 'long_text' } })
+    }
+    const text = JSON.stringify(body)
+    const { res, sent } = await fetchWith('/webhooks/typeform', webhookInit('typeform-signature', text, await signTypeform(text)))
+    const id = await idOf(res)
+    expect(sent).toHaveLength(1)
+    expect((sent[0] as LeadMessage).payload).toBeUndefined()
+    expect((await object(`payloads/${id}`))!.length).toBeGreaterThan(100_000)
+    expect(await payloadRow(id)).toEqual({ payload: null, payload_key: `payloads/${id}` })
   })
 
   it('still replays a row from before R2 (payload in D1), and the daily cron moves such a payload to R2', async () => {

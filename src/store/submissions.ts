@@ -130,7 +130,7 @@ export async function recordOutcome(
          person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
          warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
          warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
-         payload = CASE WHEN ?13 THEN NULL ELSE payload END, payload_key = CASE WHEN ?13 THEN NULL ELSE coalesce(payload_key, ?12) END
+         payload = CASE WHEN ?13 THEN NULL ELSE payload END, payload_key = CASE WHEN ?13 THEN NULL WHEN payload IS NOT NULL THEN payload_key ELSE coalesce(payload_key, ?12) END
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
     .bind(
