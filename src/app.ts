@@ -14,6 +14,8 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { ConfigError, formById } from './config'
 import { acceptLead, recordUnqueued } from './delivery/enqueue'
+import { files } from './files/route'
+import { keepUpload, linkUpload } from './files/upload'
 import { checkOrigin } from './guards/origin'
 import { checkRateLimit } from './guards/rate-limit'
 import { TOKEN_FIELD, verifyTurnstile } from './guards/turnstile'
@@ -25,7 +27,7 @@ import { log, requestLog } from './log'
 import { readiness } from './operator/readiness'
 import { operator } from './operator/routes'
 import { consentSha256 } from './sources/consent'
-import { formInput, readFields, toDraft } from './sources/form'
+import { type FormFiles, formInput, readFields, toDraft } from './sources/form'
 import { webhooks } from './sources/webhooks'
 
 /** Forms are small; anything larger is not a lead (and would not fit a queue message). */
@@ -116,12 +118,16 @@ app.use(
     allowHeaders: ['content-type', 'accept'],
     maxAge: 86400,
   }),
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw problem(413, 'payload-too-large', 'Request body too large', { detail: `The limit is ${MAX_BODY_BYTES} bytes.` })
-    },
-  }),
+  // A form that takes a file takes its size on top (the file itself is checked against max_bytes).
+  (c, next) => {
+    const maxSize = MAX_BODY_BYTES + (formOf(c, c.req.param('formId') ?? '')?.files?.max_bytes ?? 0)
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw problem(413, 'payload-too-large', 'Request body too large', { detail: `The limit is ${maxSize} bytes.` })
+      },
+    })(c, next)
+  },
 )
 
 app.post('/forms/:formId', async (c) => {
@@ -135,23 +141,29 @@ app.post('/forms/:formId', async (c) => {
   const origin = { source: 'form', form: formId }
   checkOrigin(config, c.req.header('origin'), browser)
   if (config.rate_limit) await checkRateLimit(c.env.FORM_RATE_LIMIT, formId, ip)
-  const fields = await readFields(c)
+  const uploads: FormFiles = new Map()
+  const fields = await readFields(c, config.files ? uploads : undefined)
   const succeed = (id: string) =>
     browser ? c.redirect(config.thank_you_url ?? new URL('/thanks', c.req.url).href, 303) : c.json({ id, status: 'accepted' }, 202)
   if (config.honeypot && fields.get(config.honeypot)?.some((v) => v.trim())) {
     // A bot: answered exactly like a person, so it learns nothing; logged as spam, written nowhere.
     return succeed(recordUnqueued(c, origin, 'spam'))
   }
+  // A file: 413/415 before anything is kept, linked on the note under the submission's id (files/upload.ts).
+  const id = crypto.randomUUID()
+  const file = config.files ? await linkUpload(c.env, config.files, uploads, fields, id, new URL(c.req.url).origin) : undefined
   const request = { url: c.req.url, referer: c.req.header('referer') }
   const draft = toDraft(config, fields, request, formId, await consentSha256(config.consent))
   // After validation: a Turnstile token is single-use, so a typo must not spend it.
   if (config.turnstile) await verifyTurnstile(c.env, fields.get(TOKEN_FIELD)?.[0], ip)
-  const id = await acceptLead(c, origin, { draft, input: formInput(fields, request) }, config.consent?.text)
+  await keepUpload(c.env, c.executionCtx, id, file, () => acceptLead(c, origin, { draft, input: formInput(fields, request) }, config.consent?.text, id))
   c.set('submission', id) // on the request's log line
   return succeed(id)
 })
 
 app.route('/webhooks', webhooks)
+
+app.route('/files', files)
 
 app.route('/operator', operator)
 

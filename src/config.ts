@@ -106,6 +106,33 @@ export const consentSchema = z.strictObject({
 })
 export type ConsentConfig = z.output<typeof consentSchema>
 
+/** A file is read whole into the Worker's memory (128 MB) before it is checked and stored: this keeps room for the rest. */
+export const MAX_FILE_BYTES = 25_000_000
+
+/** Types a form can never take, whatever it lists: served from the Worker's origin they could run there (files/check.ts). */
+const UNSAFE_TYPES = /^(\*\/\*|text\/\*|text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/(x-)?javascript)$/
+
+/**
+ * A form's file upload (README "Files"): one file under `field`, of at most `max_bytes`, of one of `types`
+ * (`image/*` for any image), kept in R2 and linked on the person's timeline note for `link_days`.
+ */
+export const filesSchema = z.strictObject({
+  field: nonBlank,
+  max_bytes: z.number().int().positive().max(MAX_FILE_BYTES, `must be at most ${MAX_FILE_BYTES} (a file is read whole into the Worker's memory)`).default(10_000_000),
+  types: z
+    .array(
+      z
+        .string()
+        .transform((t) => t.trim().toLowerCase())
+        .refine((t) => /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/.test(t), 'must be a media type such as "application/pdf" or "image/*"')
+        .refine((t) => !UNSAFE_TYPES.test(t), 'is never accepted: HTML, SVG, XML and scripts could run when served back'),
+    )
+    .min(1),
+  /** Days the signed link on the note works (the file itself goes with the submission's retention or erasure). */
+  link_days: z.number().int().min(1).max(365).default(30),
+})
+export type FilesConfig = z.output<typeof filesSchema>
+
 export const formConfigSchema = z.strictObject({
   /** The form's name on the record's timeline (default: its id). */
   name: nonBlank.optional(),
@@ -143,6 +170,8 @@ export const formConfigSchema = z.strictObject({
   default_country: defaultCountry,
   /** Consent capture (README "Privacy"); absent: nothing about consent is recorded. */
   consent: consentSchema.optional(),
+  /** A file upload (README "Files"); absent: files posted to the form are ignored. */
+  files: filesSchema.optional(),
   ...writeOptions,
   /** Per-field write rules for an existing lead; see README "Merge policy". */
   merge: z.record(z.enum(['first_name', 'last_name', 'name', 'company_name', 'title', 'department', 'emails', 'telephones', 'link_urls', 'metadata', 'source', 'status', 'address']), mergeRule).default({}),

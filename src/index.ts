@@ -11,7 +11,7 @@ import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeRollup } from './store/browse'
 import { purgeDeliveryIds } from './store/delivery-ids'
-import { purgeSubmissions, rehashKeys } from './store/submissions'
+import { movePayloadsToR2, purgeSubmissions, rehashKeys } from './store/submissions'
 
 // A bad configuration fails when the Worker starts, naming the key and the fix: a Worker that
 // can't start takes no traffic (a configuration it can't read is never acted on half-way).
@@ -39,13 +39,13 @@ export default {
   },
   /**
    * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
-   * and rows from before HASH_SECRET moved to the keyed hash.
+   * rows from before HASH_SECRET moved to the keyed hash, and payloads from before R2 moved there.
    */
   async scheduled(_controller, rawEnv, _ctx) {
     const env = metered(rawEnv)
     if (meterOn(env)) count('invocations')
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
-    const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
+    const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env, days), purgeDeliveryIds(env.DB)])
     await purgeRollup(env.DB, days)
     let rehashed = 0
     while (env.HASH_SECRET && rehashed < 50_000) {
@@ -53,6 +53,12 @@ export default {
       if (n === 0) break
       rehashed += n
     }
-    log('info', 'retention purge', { submissions, deliveryIds, days, rehashed })
+    let moved = 0
+    while (moved < 20_000) {
+      const n = await movePayloadsToR2(env)
+      if (n === 0) break
+      moved += n
+    }
+    log('info', 'retention purge', { submissions, deliveryIds, days, rehashed, moved })
   },
 } satisfies ExportedHandler<Env, AnyLeadMessage>

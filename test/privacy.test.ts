@@ -125,7 +125,7 @@ describe('erasure', () => {
   const erase = (body: Record<string, unknown>) =>
     operatorApi('/erasure', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
 
-  /** Every D1 row and Durable Object key that could hold something of the person. */
+  /** Every D1 row, R2 object and Durable Object key that could hold something of the person. */
   async function leftovers(email: string) {
     const { hashIdentifier } = await import('../src/lead/identity')
     const hash = await hashIdentifier(env.HASH_SECRET, { kind: 'email', value: email })
@@ -142,7 +142,9 @@ describe('erasure', () => {
         return [...all.values()].filter((v) => JSON.stringify(v).includes(email)).length
       })
     }
-    return { ...rows, storage }
+    let r2 = 0
+    for (const { key } of (await env.BUCKET.list()).objects) r2 += (await (await env.BUCKET.get(key))?.text())?.includes(email) ? 1 : 0
+    return { ...rows, storage, r2 }
   }
 
   it('removes every copy lead-intake keeps, leaves a tombstone, and keeps the CRM record unless asked', async () => {
@@ -152,7 +154,7 @@ describe('erasure', () => {
     const res = await erase({ email })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ removed: { submissions: 1, people: 1, writers: 1 } })
-    expect(await leftovers(email)).toEqual({ submissions: 0, identities: 0, tombstones: 1, storage: 0 })
+    expect(await leftovers(email)).toEqual({ submissions: 0, identities: 0, tombstones: 1, storage: 0, r2: 0 })
     expect((await operatorApi(`/submissions/${id}`)).status).toBe(404)
     expect(await leadsWithEmail(email)).toHaveLength(1) // not asked to touch the CRM
     const { results } = await env.DB.prepare(`SELECT action, detail FROM audit WHERE action = 'erasure'`).all()
@@ -191,7 +193,8 @@ describe('erasure', () => {
     await new Promise((r) => setTimeout(r, 6000)) // past the retry's next attempt
     expect(await leadsWithEmail(retrying)).toEqual([])
     expect(await leadsWithEmail(failed)).toEqual([])
-    expect(await leftovers(retrying)).toMatchObject({ submissions: 0, identities: 0 })
+    expect(await leftovers(retrying)).toMatchObject({ submissions: 0, identities: 0, r2: 0 })
+    expect(await leftovers(failed)).toMatchObject({ submissions: 0, r2: 0 })
   })
 
   it('drops a Typeform redelivery of a response sent before the erasure, and writes a new submission after it', async () => {
@@ -255,7 +258,7 @@ describe('erasure', () => {
     expect(await leadsWithEmail(email)).toEqual([])
     expect((await client.records('conn-test', 'event')).filter((e) => JSON.stringify(e).includes(email))).toEqual([])
     expect((await operatorApi(`/submissions/${id}`)).status).toBe(404)
-    expect(await leftovers(email)).toMatchObject({ submissions: 0, identities: 0, storage: 0 })
+    expect(await leftovers(email)).toMatchObject({ submissions: 0, identities: 0, storage: 0, r2: 0 })
     const exported = (await (await operatorApi(`/people?email=${encodeURIComponent(email)}`)).json()) as { people: unknown[]; submissions: unknown[] }
     expect(exported).toMatchObject({ people: [], submissions: [] })
   })

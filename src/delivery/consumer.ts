@@ -14,6 +14,7 @@ import { type AnyLeadMessage, type LeadMessage, type LeadReader, type Origin, ty
 import { log } from '../log'
 import { erasedSince, forgetSubmission } from '../store/erasure'
 import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
+import { deleteBlobs } from '../store/blobs'
 import { describeStorageError } from '../store/schema'
 import { getSubmission, recordOutcome, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
@@ -101,7 +102,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
   // Failed attempts: those of this message, and those spent before it was sent again after waiting for the CRM's pace.
   const attempts = (m.spent ?? 0) + message.attempts
   const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
-  const payload: Payload | null = m.payload ?? (await storedPayload(env.DB, m.id))
+  const payload: Payload | null = m.payload ?? (await storedPayload(env, m.id))
   if (!payload) {
     const row = await getSubmission(env.DB, m.id)
     // A redelivery of a large lead already written (writing it cleared the stored payload): done, and it stays done.
@@ -158,7 +159,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
     for (let round = 0; ; round++) {
       const identity = await identify(env, connection, m, draft, env.HASH_SECRET)
       if ('erased' in identity) {
-        await forgetSubmission(env.DB, m.id)
+        await forgetSubmission(env, m.id)
         message.ack()
         log('info', 'lead dropped: the person was erased after sending it', ids)
         return
@@ -175,7 +176,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
       }
       if (!outcome.ok && outcome.erased) {
         // The person was erased while this waited for their writer: nothing of it is kept.
-        await forgetSubmission(env.DB, m.id)
+        await forgetSubmission(env, m.id)
         message.ack()
         log('info', 'lead dropped: the person was erased while it waited', ids)
         return
@@ -206,6 +207,10 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
       owner: outcome.owner,
     })
     message.ack()
+    // Written: its payload is no longer needed for a replay (its file stays, linked from the note, until retention).
+    await deleteBlobs(env.BUCKET, [m.id], ['payloads']).catch((error: unknown) =>
+      log('warn', 'written payload not deleted from R2 (retention will)', { submission: m.id, error: (error as Error).name }),
+    )
     log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined, warnings: outcome.warnings?.length || undefined })
     return
   }
@@ -248,12 +253,12 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
 export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Promise<void> {
   const m = upgrade(message.body)
   // An erased person's dead letter must not bring their row back.
-  const payload = m.payload ?? (await storedPayload(env.DB, m.id))
+  const payload = m.payload ?? (await storedPayload(env, m.id))
   const draft = payload?.draft
   const keys = draft && env.HASH_SECRET ? await hashesOf(draft, env.HASH_SECRET) : []
   // A lead still to be read back holds nothing personal: its row keeps the reference for a replay.
   if (!payload || (draft && (await erasedSince(env.DB, keys, submittedAt(m, draft))))) {
-    if (draft) await forgetSubmission(env.DB, m.id)
+    if (draft) await forgetSubmission(env, m.id)
     message.ack()
     log('info', 'dead letter dropped: nothing left of it, or the person was erased', { submission: m.id })
     return

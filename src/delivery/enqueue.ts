@@ -1,14 +1,17 @@
 /**
  * Acknowledge only what is durably queued: a failed send is a 503 with
  * Retry-After, so the sender (browser, Typeform, Stripe) tries again. A lead
- * too large for a queue message (128 KB) is kept in D1 first and queued by
+ * too large for a queue message (128 KB) is kept in R2 first and queued by
  * reference, so size is never a reason to fail, let alone a temporary one.
+ * Before the answer: the queue send only (and the R2 put of a large lead);
+ * the payload's R2 copy (for a replay) and the log row follow in waitUntil.
  */
 import type { Context } from 'hono'
 import { problem } from '../http/problem'
 import { hashesOf } from '../lead/identity'
 import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
+import { payloadKey, putPayload } from '../store/blobs'
 import { describeStorageError } from '../store/schema'
 import { recordConsentText, recordReceived, type State } from '../store/submissions'
 
@@ -16,8 +19,6 @@ import { recordConsentText, recordReceived, type State } from '../store/submissi
 export const QUEUE_RETRY_AFTER = 30
 /** Queue messages are at most 128 KB; a payload past this (leaving room for the envelope) goes by reference. */
 export const MAX_INLINE_BYTES = 96 * 1024
-/** D1 keeps a row of at most 2 MB: a payload past this keeps the draft but not the raw input (replay re-sends the draft). */
-export const MAX_STORED_BYTES = 1_900_000
 
 export const newMessage = (origin: Origin, payload: Payload, id: string = crypto.randomUUID(), gen = 0): LeadMessage => ({
   v: 2,
@@ -35,34 +36,20 @@ const unavailable = (what: string) =>
     detail: `Nothing was saved${what}. Please try again in ${QUEUE_RETRY_AFTER} seconds.`,
   }, { 'retry-after': String(QUEUE_RETRY_AFTER) })
 
-/** The payload as the log stores it, serialized once: without the raw input when that alone would overflow a D1 row. */
-function storable(message: LeadMessage): { text: string; bytes: number } {
-  const text = JSON.stringify(message.payload)
-  const bytes = encoder.encode(text).length
-  if (bytes <= MAX_STORED_BYTES) return { text, bytes }
-  const draftOnly = JSON.stringify({ draft: message.payload!.draft })
-  if (encoder.encode(draftOnly).length <= MAX_STORED_BYTES) {
-    log('warn', 'raw input too large to keep for replay', { submission: message.id, source: message.origin.source })
-    return { text: draftOnly, bytes }
-  }
-  // Bounded by the body limits, so a sender can't get here; if one does, it is their problem, said once.
-  throw problem(413, 'payload-too-large', 'Submission too large', { detail: 'The submission maps to more data than a lead can hold.' })
-}
-
 /**
- * Queues `message` (a 503 when the queue refuses it). A large one is written
- * to the submission log first and queued without its payload; the consumer
- * reads it back from there. Returns the serialized payload when the log row
- * is still to be written, or null when it already was.
+ * Queues `message` (a 503 when the queue refuses it). A large one is put in
+ * R2 first (store/blobs.ts) and queued without its payload; the consumer reads
+ * it back from there. `stored`: R2 already holds this payload (a replay's).
+ * Returns the serialized payload when R2 is still to get it, or null.
  */
-export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadMessage, keys?: string[]): Promise<string | null> {
-  const payload = storable(message)
-  const inline = payload.bytes <= MAX_INLINE_BYTES
-  if (!inline) {
+export async function enqueueLead(env: Pick<Env, 'LEADS' | 'BUCKET'>, message: LeadMessage, { stored = false } = {}): Promise<string | null> {
+  const text = JSON.stringify(message.payload)
+  const inline = encoder.encode(text).length <= MAX_INLINE_BYTES
+  if (!inline && !stored) {
     try {
-      await recordReceived(env.DB, { ...message, state: 'queued', payload: payload.text, keys })
+      await putPayload(env.BUCKET, message.id, text)
     } catch (error) {
-      log('error', 'large submission could not be stored', { submission: message.id, source: message.origin.source, error: describeStorageError(error) })
+      log('error', 'large submission could not be stored', { submission: message.id, source: message.origin.source, error: (error as Error).name })
       throw unavailable('')
     }
   }
@@ -72,28 +59,42 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'DB'>, message: LeadM
     log('error', 'queue send failed', { source: message.origin.source, form: message.origin.form, error: (error as Error).name })
     throw unavailable(inline ? '' : ' in the queue')
   }
-  return inline ? payload.text : null
+  return inline && !stored ? text : null
 }
 
 /**
- * Queue the lead, then log it as `queued` in the submission log after the
- * answer has gone out (the queue, not the log, is what makes it durable).
+ * Queue the lead, then keep its payload in R2 and log it as `queued` in the
+ * submission log after the answer has gone out (the queue, which carries the
+ * payload, not the log, is what makes it durable).
  * `consentText`: the source's consent wording, kept once per version when the
- * draft records a consent (GET /operator/consents).
+ * draft records a consent (GET /operator/consents). `id`: the submission's id
+ * when the source needed it first (a form's file is stored under it).
  */
-export async function acceptLead(c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>, origin: Origin, payload: Payload, consentText?: string): Promise<string> {
-  const message = newMessage(origin, payload)
+export async function acceptLead(
+  c: Pick<Context<{ Bindings: Env }>, 'env' | 'executionCtx'>,
+  origin: Origin,
+  payload: Payload,
+  consentText?: string,
+  id?: string,
+): Promise<string> {
+  const message = newMessage(origin, payload, id)
   // The row holds the person's data from now on, so it is findable (and erasable) by each of their identifiers from now on.
   // A lead still to be read back (payload.fetch) holds no identifier yet: the consumer keys its row once it has read it.
   const keys = c.env.HASH_SECRET && payload.draft ? await hashesOf(payload.draft, c.env.HASH_SECRET) : undefined
-  const unlogged = await enqueueLead(c.env, message, keys)
-  if (unlogged !== null) {
+  const unstored = await enqueueLead(c.env, message)
+  if (unstored !== null) {
+    // For a replay; the consumer reads the message's own copy, so this need not precede the answer.
     c.executionCtx.waitUntil(
-      recordReceived(c.env.DB, { ...message, state: 'queued', payload: unlogged, keys }).catch((error: unknown) =>
-        log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
+      putPayload(c.env.BUCKET, message.id, unstored).catch((error: unknown) =>
+        log('error', 'payload not kept in R2', { submission: message.id, error: (error as Error).name }),
       ),
     )
   }
+  c.executionCtx.waitUntil(
+    recordReceived(c.env.DB, { ...message, state: 'queued', payloadKey: payloadKey(message.id), keys }).catch((error: unknown) =>
+      log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
+    ),
+  )
   const consent = payload.draft?.consent
   if (consent && consentText !== undefined) {
     // The exact wording agreed to, kept once per version (GET /operator/consents).

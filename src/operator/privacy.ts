@@ -17,6 +17,8 @@ import { DEFAULT_COUNTRY, hashIdentifier, parseEmail, parsePhone } from '../lead
 import type { CrmRecordIds } from '../lead/message'
 import { log } from '../log'
 import { recordAudit } from '../store/audit'
+import { deleteBlobs, fileKey } from '../store/blobs'
+import { storedPayload } from '../store/submissions'
 import { erase, peopleOf, submissionsOf, tombstones } from '../store/erasure'
 
 const who = z
@@ -60,7 +62,7 @@ const audit = (db: D1Database, authorization: string | undefined, action: 'erasu
 
 export const privacy = new Hono<{ Bindings: Env }>()
 
-/** Everything held on a person: ledger entries, the CRM records their writers know, every submission row. */
+/** Everything held on a person: ledger entries, the CRM records their writers know, every submission row with its stored payload and file (R2). */
 privacy.get('/people', async (c) => {
   const { hashes } = await hashesOf(c.env, c.req.query())
   const found = await peopleOf(c.env.DB, hashes)
@@ -72,7 +74,18 @@ privacy.get('/people', async (c) => {
   return c.json({
     people,
     identifiers: found.hashes.length,
-    submissions: submissions.map((s) => ({ ...s, crm_ids: s.crm_ids ? (JSON.parse(s.crm_ids) as CrmRecordIds) : null })),
+    submissions: await Promise.all(
+      submissions.map(async (s) => {
+        const file = await c.env.BUCKET.head(fileKey(s.id))
+        return {
+          ...s,
+          crm_ids: s.crm_ids ? (JSON.parse(s.crm_ids) as CrmRecordIds) : null,
+          // What was sent, as kept for a replay (none once written); the file it brought, described.
+          payload: await storedPayload(c.env, s.id),
+          file: file ? { bytes: file.size, type: file.httpMetadata?.contentType ?? null, uploaded: file.uploaded.toISOString() } : null,
+        }
+      }),
+    ),
   })
 })
 
@@ -119,6 +132,8 @@ privacy.post('/erasure', async (c) => {
       removal.failed.push(...report.failed)
     }
   }
+  // R2's payloads and files first: if this fails, the rows that name them are still there for the erasure's retry.
+  await deleteBlobs(c.env.BUCKET, submissions.map((s) => s.id))
   const removed = await erase(c.env.DB, found.people, found.hashes, submissions.map((s) => s.id), now)
   const counts = { ...removed, writers: known.length, crm_deleted: removal.deleted.length, crm_failed: removal.failed.length }
   await audit(c.env.DB, c.req.header('authorization'), 'erasure', counts)

@@ -275,7 +275,7 @@ operator.get('/submissions/:id', async (c) => {
  * Throws a problem saying why when it can't be replayed. Audited.
  */
 async function replay(env: Env, id: string, by: AuditEntry['via'], why = ''): Promise<number> {
-  const r = await replayable(env.DB, id)
+  const r = await replayable(env, id)
   if (!('ok' in r)) {
     if (!r.row) throw problem(404, 'unknown-submission', 'Unknown submission', { detail: 'No submission has that id.' })
     throw problem(409, 'not-replayable', 'Only failed submissions can be replayed', {
@@ -285,11 +285,12 @@ async function replay(env: Env, id: string, by: AuditEntry['via'], why = ''): Pr
   const { row, payload } = r.ok
   const origin = { source: row.source, form: row.form }
   const next = await remap(env, origin, payload, new Date(row.received_at))
-  const gen = await startReplay(env.DB, id, row.gen, next)
+  // The re-mapped payload goes to R2 before the row moves on: a replay queued from here always finds it.
+  const gen = await startReplay(env, id, row.gen, next)
   if (gen === null) throw problem(409, 'not-replayable', 'This submission changed meanwhile', { detail: 'Look at it again, then replay.' })
   const message = { ...newMessage(origin, next, id, gen), receivedAt: new Date(row.received_at).toISOString() }
   try {
-    await enqueueLead(env, message)
+    await enqueueLead(env, message, { stored: true })
   } catch (error) {
     await abandonReplay(env.DB, id, gen, 'the replay could not be queued; try again')
     throw error

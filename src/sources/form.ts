@@ -18,6 +18,8 @@ import { givenConsent, givesConsent } from './consent'
 
 /** Field name → every value sent under it, as text. */
 export type FormFields = Map<string, string[]>
+/** Field name → every file sent under it (multipart only). */
+export type FormFiles = Map<string, File[]>
 
 const add = (fields: FormFields, name: string, value: unknown) => {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
@@ -72,7 +74,8 @@ function checkLimits(fields: FormFields) {
   }
 }
 
-export async function readFields(c: Context): Promise<FormFields> {
+/** The post's fields; its files (multipart) go to `files` when given, else are skipped. */
+export async function readFields(c: Context, files?: FormFiles): Promise<FormFields> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
   const fields: FormFields = new Map()
   if (type === 'application/json') {
@@ -100,7 +103,10 @@ export async function readFields(c: Context): Promise<FormFields> {
       throw malformed('Malformed form body', 'The body is not valid multipart/form-data.')
     }
     for (const [name, value] of Object.entries(body)) {
-      for (const v of Array.isArray(value) ? value : [value]) add(fields, name, v)
+      for (const v of Array.isArray(value) ? value : [value]) {
+        if (files && v instanceof File) files.set(name, [...(files.get(name) ?? []), v])
+        else add(fields, name, v)
+      }
     }
   } else {
     throw problem(415, 'unsupported-media-type', 'Unsupported content type', {

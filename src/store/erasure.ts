@@ -1,9 +1,10 @@
 /**
  * Everything the log and the identity ledger hold of one person, found by any
- * identifier's keyed hash, and its erasure: rows, stored payloads, ledger
+ * identifier's keyed hash, and its erasure: rows, stored payloads and files (R2), ledger
  * entries; then a tombstone per identifier (the hash and the time, nothing
  * else) so that anything of theirs received before it is dropped, not written.
  */
+import { deleteBlobs } from './blobs'
 
 export interface PersonRef {
   connection: string
@@ -104,7 +105,8 @@ export async function erasedSince(db: D1Database, hashes: string[], at: number):
   return row !== null
 }
 
-/** A dropped submission of an erased person: its row (and its payload) goes too. */
-export async function forgetSubmission(db: D1Database, id: string): Promise<void> {
-  await erase(db, [], [], [id])
+/** A dropped submission of an erased person: its row, its payload and its file go too. */
+export async function forgetSubmission(env: Pick<Env, 'DB' | 'BUCKET'>, id: string): Promise<void> {
+  await deleteBlobs(env.BUCKET, [id])
+  await erase(env.DB, [], [], [id])
 }

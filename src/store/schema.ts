@@ -6,7 +6,7 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0013_owner',
+  latest: '0015_overview_rollup',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
@@ -21,6 +21,8 @@ export const SCHEMA = {
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
     { migration: '0013_owner', sql: 'SELECT owner FROM submissions LIMIT 0' },
+    { migration: '0014_r2_payloads', sql: 'SELECT payload_key FROM submissions LIMIT 0' },
+    { migration: '0015_overview_rollup', sql: 'SELECT hour, source, state, n, warned FROM submission_hours LIMIT 0' },
   ],
 } as const
 

@@ -1,8 +1,10 @@
 /**
  * The submission log (D1): what happened to every accepted submission, for
  * the operator. Identifiers are stored only as keyed hashes; the lead itself
- * (`payload`: the draft and the raw input it was mapped from) is kept only
- * until it is written, so a failed one can be mapped again and replayed.
+ * (the payload: the draft and the raw input it was mapped from) is kept in R2
+ * (store/blobs.ts, the row names its `payload_key`) only until it is written,
+ * so a failed one can be mapped again and replayed. Rows from before R2 hold
+ * it in their `payload` column, read the same way until the daily cron moves it.
  *
  * `gen` orders a submission's lives: a replay bumps it, and an outcome
  * reported for an older generation (a late retry, a dead letter of the
@@ -12,6 +14,7 @@ import { keyedHash } from '../lead/identity'
 import type { Owner } from '../lead/draft'
 import type { CrmRecordIds, Origin, Payload } from '../lead/message'
 import { purgeAuditStatement } from './audit'
+import { deleteBlobs, getPayload, payloadKey, putPayload, readPayload } from './blobs'
 import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
 import { isSchemaError } from './schema'
 
@@ -49,8 +52,8 @@ export async function recordReceived(
     receivedAt: string
     origin: Origin
     state: State
-    /** The payload, serialized. */
-    payload?: string
+    /** The R2 key its payload is kept under (store/blobs.ts), when it holds one. */
+    payloadKey?: string
     /** Why it was not queued (an ignored delivery's reason), shown as the row's last error. */
     reason?: string
     /** Keyed hash of every identifier of the payload: a row that holds a person's data is findable by each of them from the start. */
@@ -60,10 +63,10 @@ export async function recordReceived(
   const at = Date.parse(row.receivedAt)
   const insert = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload, last_error, key_hash, hash_v)
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload_key, last_error, key_hash, hash_v)
        VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN 1 ELSE 2 END) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payload ?? null, row.reason ?? null, row.keys?.[0] ?? null)
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payloadKey ?? null, row.reason ?? null, row.keys?.[0] ?? null)
   if (!row.keys?.length) {
     await insert.run()
     return
@@ -107,23 +110,24 @@ export interface Outcome {
 
 /**
  * The consumer's word on a message of generation `gen`; creates the row if
- * the intake's insert has not landed. `payload` undefined keeps the stored one.
+ * the intake's insert has not landed. The payload itself is in R2 (the row
+ * names its key until it is written; the consumer deletes it then).
  * Nothing is written for a person erased since the message was received.
  */
 export async function recordOutcome(
   db: D1Database,
-  m: { id: string; receivedAt: string; origin: Origin; gen: number; payload?: Payload },
+  m: { id: string; receivedAt: string; origin: Origin; gen: number },
   keyHash: string | null,
   o: Outcome,
   { unlessWritten = false } = {},
 ): Promise<void> {
   const keys = [...new Set(o.keys ?? (keyHash ? [keyHash] : []))].slice(0, 80)
-  // The payload stays while the lead may need a replay, and goes once it is written.
-  const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
+  // The payload stays while the lead may need a replay, and goes once it is written (a legacy row's D1 copy too).
+  const written = o.state === 'written'
   const now = Date.now()
   const outcome = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version, warnings, warned)
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload_key, gen, crm_ids, person, consent_version, warnings, warned)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19) WHERE ${notErased(keys, 20)}
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
@@ -131,7 +135,7 @@ export async function recordOutcome(
          person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
          warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
          warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
-         payload = CASE WHEN ?13 THEN payload ELSE ?12 END
+         payload = CASE WHEN ?13 THEN NULL ELSE payload END, payload_key = CASE WHEN ?13 THEN NULL WHEN payload IS NOT NULL THEN payload_key ELSE coalesce(payload_key, ?12) END
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
     )
     .bind(
@@ -146,8 +150,8 @@ export async function recordOutcome(
       o.crmIds?.lead ?? null,
       o.action ?? null,
       o.lastError ?? null,
-      payload ?? null,
-      payload === undefined ? 1 : 0,
+      written ? null : payloadKey(m.id),
+      written ? 1 : 0,
       m.gen,
       unlessWritten ? 1 : 0,
       o.crmIds ? JSON.stringify(o.crmIds) : null,
@@ -170,16 +174,17 @@ export async function recordOutcome(
   }
 }
 
-/** What the queue consumer reads back for a message that was too large to carry its payload. */
-export async function storedPayload(db: D1Database, id: string): Promise<Payload | null> {
-  const row = await db.prepare(`SELECT payload FROM submissions WHERE id = ?1`).bind(id).first<{ payload: string | null }>()
-  return row?.payload ? readPayload(row.payload) : null
-}
+type Stores = Pick<Env, 'DB' | 'BUCKET'>
 
-/** A stored payload; rows from before replays re-mapped hold the whole queued message, whose `draft` is the same. */
-const readPayload = (text: string): Payload => {
-  const stored = JSON.parse(text) as { draft?: Payload['draft']; fetch?: Payload['fetch']; input?: Payload['input'] }
-  return stored.fetch ? { fetch: stored.fetch, input: stored.input } : { draft: stored.draft!, input: stored.input }
+/**
+ * A submission's stored payload: R2's, else (a row from before R2) its D1 column's. What the
+ * consumer reads back for a message too large to carry it, what a replay maps again, what an export shows.
+ */
+export async function storedPayload(env: Stores, id: string): Promise<Payload | null> {
+  const kept = await getPayload(env.BUCKET, id)
+  if (kept) return kept
+  const row = await env.DB.prepare(`SELECT payload FROM submissions WHERE id = ?1`).bind(id).first<{ payload: string | null }>()
+  return row?.payload ? readPayload(row.payload) : null
 }
 
 /**
@@ -196,28 +201,31 @@ export interface Replayable {
 }
 
 /** The stored lead of a submission that may be replayed now, or null (with the row, to say why). */
-export async function replayable(db: D1Database, id: string, now = Date.now()): Promise<{ ok: Replayable } | { row: Submission | null }> {
-  const found = await db.prepare(`SELECT ${COLUMNS}, payload FROM submissions WHERE id = ?1`).bind(id).first<Submission & { payload: string | null }>()
+export async function replayable(env: Stores, id: string, now = Date.now()): Promise<{ ok: Replayable } | { row: Submission | null }> {
+  const found = await env.DB.prepare(`SELECT ${COLUMNS}, payload FROM submissions WHERE id = ?1`).bind(id).first<Submission & { payload: string | null }>()
   if (!found) return { row: null }
-  const { payload, ...row } = found
+  const { payload: legacy, ...row } = found
   const stuck = (row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS
-  if ((row.state !== 'failed' && !stuck) || !payload) return { row }
-  return { ok: { row, payload: readPayload(payload) } }
+  if (row.state !== 'failed' && !stuck) return { row }
+  const payload = (await getPayload(env.BUCKET, id)) ?? (legacy ? readPayload(legacy) : null)
+  return payload ? { ok: { row, payload } } : { row }
 }
 
 /**
  * Starts the next generation of a replayable row, if no one else did since it
- * was read at `gen`: state `queued`, payload the re-mapped one. Returns the new
- * generation, or null when the row moved on meanwhile.
+ * was read at `gen`: state `queued`, payload the re-mapped one (put in R2 first,
+ * so the row's D1 copy, if it had one, goes only once R2 holds its successor).
+ * Returns the new generation, or null when the row moved on meanwhile.
  */
-export async function startReplay(db: D1Database, id: string, gen: number, payload: Payload, now = Date.now()): Promise<number | null> {
-  const row = await db
+export async function startReplay(env: Stores, id: string, gen: number, payload: Payload, now = Date.now()): Promise<number | null> {
+  const key = await putPayload(env.BUCKET, id, JSON.stringify(payload))
+  const row = await env.DB
     .prepare(
-      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, payload = ?4
+      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, payload = NULL, payload_key = ?4
        WHERE id = ?1 AND gen = ?2 AND (state = 'failed' OR (state IN ('queued', 'retrying') AND updated_at < ?5))
        RETURNING gen`,
     )
-    .bind(id, gen, now, JSON.stringify(payload), now - STUCK_AFTER_MS)
+    .bind(id, gen, now, key, now - STUCK_AFTER_MS)
     .first<{ gen: number }>()
   return row?.gen ?? null
 }
@@ -262,16 +270,44 @@ export async function countByState(db: D1Database): Promise<Record<string, numbe
 
 /**
  * Retention: forget submissions (and the personal data in them) older than `days`,
- * with their identifier hashes, attempts and the audit rows of that time.
+ * with their identifier hashes, attempts, the audit rows of that time, and what R2
+ * holds of them (payloads, files): `batch` rows a round, their objects first, so a
+ * row goes only once nothing of it is left behind that no row would name.
  */
-export async function purgeSubmissions(db: D1Database, days: number, now = Date.now()): Promise<number> {
+export async function purgeSubmissions(env: Stores, days: number, now = Date.now(), batch = 1000): Promise<number> {
+  const db = env.DB
   const before = now - days * 86_400_000
-  const results = await db.batch([
-    ...purgeJourneyStatements(db, before),
-    purgeAuditStatement(db, before),
-    db.prepare(`DELETE FROM submissions WHERE received_at < ?1`).bind(before),
-  ])
-  return results.at(-1)?.meta.changes ?? 0
+  // The journey's rows are found through their submissions, so they go first.
+  await db.batch([...purgeJourneyStatements(db, before), purgeAuditStatement(db, before)])
+  let purged = 0
+  for (;;) {
+    const { results } = await db.prepare(`SELECT id FROM submissions WHERE received_at < ?1 LIMIT ?2`).bind(before, batch).all<{ id: string }>()
+    if (results.length === 0) break
+    const ids = results.map((r) => r.id)
+    await deleteBlobs(env.BUCKET, ids)
+    // D1 binds at most 100 parameters a statement.
+    const deletes = []
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100)
+      deletes.push(db.prepare(`DELETE FROM submissions WHERE id IN (${chunk.map((_, j) => `?${j + 1}`).join(', ')})`).bind(...chunk))
+    }
+    for (const done of await db.batch(deletes)) purged += done.meta.changes ?? 0
+    if (results.length < batch) break
+  }
+  return purged
+}
+
+/**
+ * Moves payloads kept in D1 (rows from before R2) to R2, `batch` rows per call; run by the
+ * daily cron until none is left. A row is cleared only if its payload is still the one copied.
+ */
+export async function movePayloadsToR2(env: Stores, batch = 200): Promise<number> {
+  const { results } = await env.DB.prepare(`SELECT id, payload FROM submissions WHERE payload IS NOT NULL LIMIT ?1`).bind(batch).all<{ id: string; payload: string }>()
+  if (results.length === 0) return 0
+  const clear = env.DB.prepare(`UPDATE submissions SET payload = NULL, payload_key = ?2 WHERE id = ?1 AND payload = ?3`)
+  const moved = await Promise.all(results.map(async (r) => clear.bind(r.id, await putPayload(env.BUCKET, r.id, r.payload), r.payload)))
+  await env.DB.batch(moved)
+  return results.length
 }
 
 /**
