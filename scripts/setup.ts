@@ -59,6 +59,7 @@ interface WranglerConfig {
   vars: Record<string, unknown>
   queues: { producers: { queue: string }[]; consumers: { queue: string; dead_letter_queue?: string }[] }
   d1_databases: { binding: string; database_name?: string; database_id?: string }[]
+  r2_buckets?: { binding: string; bucket_name?: string }[]
 }
 
 /** What setup needs of wrangler.toml, read as wrangler reads it. */
@@ -67,7 +68,8 @@ function readConfig() {
   const queues = [...new Set([...c.queues.producers.map((p) => p.queue), ...c.queues.consumers.flatMap((q) => [q.queue, q.dead_letter_queue ?? []].flat())])]
   const db = c.d1_databases.find((d) => d.binding === 'DB') ?? c.d1_databases[0]
   if (!db?.database_name) fail('wrangler.toml has no [[d1_databases]] entry with a database_name (binding "DB").')
-  return { name: c.name ?? 'lead-intake', accountId: c.account_id, queues, db: { name: db.database_name, id: db.database_id ?? '' }, vars: c.vars }
+  const buckets = [...new Set((c.r2_buckets ?? []).map((b) => b.bucket_name).filter((b): b is string => !!b))]
+  return { name: c.name ?? 'lead-intake', accountId: c.account_id, queues, buckets, db: { name: db.database_name, id: db.database_id ?? '' }, vars: c.vars }
 }
 let config = readConfig()
 
@@ -192,6 +194,9 @@ async function listQueues(): Promise<Set<string>> {
   return names
 }
 
+/** Every R2 bucket's name in the account (`r2 bucket list` prints a `name:` line per bucket). */
+const listBuckets = async () => new Set([...(await must(['r2', 'bucket', 'list'])).matchAll(/^name:\s+(\S+)/gm)].map((m) => m[1]!))
+
 type Database = { uuid: string; name: string }
 /** `d1 list --json`: the JSON array, whatever wrangler may print before it. */
 const listDatabases = async () => {
@@ -212,6 +217,7 @@ async function listSecrets(): Promise<Set<string>> {
 
 const queues = loggedIn ? await listQueues() : undefined
 const databases = loggedIn ? await listDatabases() : undefined
+const buckets = loggedIn && config.buckets.length ? await listBuckets() : undefined
 const secrets = loggedIn ? await listSecrets() : undefined
 
 // ── what only the user knows: asked before anything changes ────────────────────────────────
@@ -281,6 +287,16 @@ for (const queue of config.queues) {
   else {
     doing(`create ${what}${queues ? '' : ' (or find it)'}`)
     if (!dryRun) await must(['queues', 'create', queue], { show: true })
+  }
+}
+
+// Payloads and files live in R2 (README "Where things are kept").
+for (const bucket of config.buckets) {
+  const what = `R2 bucket ${bucket}`
+  if (buckets?.has(bucket)) done(what)
+  else {
+    doing(`create ${what}${buckets ? '' : ' (or find it)'}`)
+    if (!dryRun) await must(['r2', 'bucket', 'create', bucket], { show: true })
   }
 }
 

@@ -20,6 +20,7 @@ interface State {
   /** The Worker; `versions` newest first, each with its `--tag`: a deploy adds one, so does a secret put once deployed. */
   worker?: { versions: { id: string; tag?: string }[] }
   secrets: Record<string, string>
+  buckets?: { name: string; creation_date: string }[]
 }
 
 const dir = process.env.FAKE_WRANGLER_STATE
@@ -95,6 +96,24 @@ switch (args[0] === 'deploy' ? 'deploy' : `${args[0]} ${args[1] ?? ''}`.trim()) 
     console.log(`✅ Created queue '${name}'`)
     break
   }
+  case 'r2 bucket': {
+    banner()
+    const buckets = (state.buckets ??= [])
+    if (args[2] === 'list') {
+      // wrangler's formatLabelledValues: one block per bucket, a blank line between.
+      console.log('Listing buckets...')
+      console.log(buckets.map((b) => `name:           ${b.name}\ncreation_date:  ${b.creation_date}`).join('\n\n'))
+      break
+    }
+    if (args[2] !== 'create') error(`the fake only knows r2 bucket list and create`)
+    const name = args[3]!
+    if (buckets.some((b) => b.name === name)) error(`The bucket you tried to create already exists, and you own it. [code: 10004]`)
+    console.log(`Creating bucket '${name}'...`)
+    buckets.push({ name, creation_date: now })
+    save()
+    console.log(`✅ Created bucket '${name}' with default storage class of Standard.`)
+    break
+  }
   case 'd1 list':
     if (!args.includes('--json')) error('the fake only knows d1 list --json')
     console.log(JSON.stringify(state.databases, null, 2))
@@ -156,6 +175,9 @@ switch (args[0] === 'deploy' ? 'deploy' : `${args[0]} ${args[1] ?? ''}`.trim()) 
     if (!state.databases.some((d) => d.uuid === id)) error(`Couldn't find a D1 DB with the name or binding 'lead-intake' [code: 7404]`)
     for (const q of [...toml().matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]*)"/gm)].map((m) => m[1]!)) {
       if (!state.queues.some((x) => x.queue_name === q)) error(`Queue "${q}" does not exist. To create it, run: wrangler queues create ${q}`)
+    }
+    for (const b of [...toml().matchAll(/^\s*bucket_name\s*=\s*"([^"]*)"/gm)].map((m) => m[1]!)) {
+      if (!(state.buckets ?? []).some((x) => x.name === b)) error(`R2 bucket '${b}' not found. Please use a different name and try again. [code: 10085]`)
     }
     const tag = args.includes('--tag') ? args[args.indexOf('--tag') + 1] : undefined
     state.worker = { versions: [{ id: randomUUID(), ...(tag ? { tag } : {}) }, ...(state.worker?.versions ?? [])] }

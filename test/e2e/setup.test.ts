@@ -90,7 +90,7 @@ const account = (): Account => JSON.parse(readFileSync(path.join(state, 'state.j
 const calls = (): string[] => readFileSync(path.join(state, 'calls.log'), 'utf8').trim().split('\n')
 const toml = () => readFileSync(path.join(project, 'wrangler.toml'), 'utf8')
 /** The wrangler commands that change something in the account. */
-const changing = (list: string[]) => list.filter((c) => /^(queues create|d1 create|d1 migrations apply|secret put)/.test(c))
+const changing = (list: string[]) => list.filter((c) => /^(queues create|r2 bucket create|d1 create|d1 migrations apply|secret put)/.test(c))
 
 describe('npm run setup', () => {
   it('--dry-run prints the whole plan and changes nothing', async () => {
@@ -101,6 +101,7 @@ describe('npm run setup', () => {
     for (const step of [
       'would create queue lead-intake-leads',
       'would create queue lead-intake-dead-letters',
+      'would create R2 bucket lead-intake',
       'would create D1 database lead-intake',
       "would write the database's id into wrangler.toml",
       `would apply the migrations not yet applied (of ${MIGRATIONS} in migrations/)`,
@@ -149,6 +150,7 @@ describe('npm run setup', () => {
 
     const acc = account()
     expect(acc.queues.map((q) => q.queue_name).sort()).toEqual(['lead-intake-dead-letters', 'lead-intake-leads'])
+    expect((acc as { buckets?: { name: string }[] }).buckets?.map((b) => b.name)).toEqual(['lead-intake'])
     expect(acc.databases).toHaveLength(1)
     const id = acc.databases[0]!.uuid
     expect(acc.applied[id]).toHaveLength(MIGRATIONS)
@@ -185,7 +187,7 @@ describe('npm run setup', () => {
     const again = calls().slice(first.calls)
     expect(changing(again)).toEqual([])
     expect(again).not.toContain(expect.stringMatching(/^deploy/))
-    expect(output.match(/already done/g)).toHaveLength(10)
+    expect(output.match(/already done/g)).toHaveLength(11)
     expect(output).not.toContain(first.account.secrets.OPERATOR_TOKEN)
     // Still says where it is and whether it works.
     expect(output).toContain(`Form     POST ${workerUrl}/forms/contact`)
@@ -204,7 +206,7 @@ describe('npm run setup', () => {
     const before = { toml: toml(), calls: calls().length }
     const { code, output } = await setup(['--dry-run'])
     expect(code, output).toBe(0)
-    expect(output.match(/already done/g)).toHaveLength(9)
+    expect(output.match(/already done/g)).toHaveLength(10)
     // Migrations are the one step a dry run can't list (wrangler's listing creates its table): said as a plan.
     expect(output.match(/would /g)).toHaveLength(1)
     expect(output).toContain('would apply the migrations not yet applied')
@@ -225,7 +227,7 @@ describe('npm run setup', () => {
     const { code, output } = await setup(CI_ARGS)
     expect(code, output).toBe(0)
     const resumed = calls().slice(callsBefore)
-    expect(resumed.filter((c) => /^(queues|d1) create/.test(c))).toEqual([])
+    expect(resumed.filter((c) => /^(queues|d1|r2 bucket) create/.test(c))).toEqual([])
     expect(output).toContain(`D1 database lead-intake (${id}): already done`)
     expect(account().applied[id]).toHaveLength(MIGRATIONS)
     expect(Object.keys(account().secrets).sort()).toEqual(['HASH_SECRET', 'OPERATOR_TOKEN', 'UNIFIED_API_KEY'])
