@@ -6,6 +6,7 @@ import { handleBatch } from './delivery/consumer'
 import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
+import { CATCH_UP_CRON, catchUp } from './sources/catch-up'
 import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeDeliveryIds } from './store/delivery-ids'
@@ -27,10 +28,15 @@ export default {
     await handleBatch(batch, env, readLead)
   },
   /**
-   * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
-   * and rows from before HASH_SECRET moved to the keyed hash.
+   * Every 15 minutes (CATCH_UP_CRON): Meta Lead Ads' catch-up, the leads of each configured form whose webhook never came.
+   * Daily (any other cron): retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after
+   * 30 days), and rows from before HASH_SECRET moved to the keyed hash.
    */
-  async scheduled(_controller, env, _ctx) {
+  async scheduled(controller, env, ctx) {
+    if (controller.cron === CATCH_UP_CRON) {
+      await catchUp(env, ctx, controller.scheduledTime)
+      return
+    }
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
     const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env.DB, days), purgeDeliveryIds(env.DB)])
     let rehashed = 0

@@ -18,7 +18,7 @@ import { endpointOf, secretVar } from './registry'
 export const TOKEN_REFUSED = 'token refused'
 
 /** Graph's rate-limit codes (application, user, page, API-specific). */
-const RATE_LIMITED = new Set([4, 17, 32, 613])
+export const RATE_LIMITED = new Set([4, 17, 32, 613])
 /** Graph's "a lead that does not exist (deleted, or never was)": code 100, subcode 33. */
 const NO_SUCH_OBJECT = { code: 100, subcode: 33 }
 const TIMEOUT_MS = 10_000
@@ -28,6 +28,21 @@ const tokenAlert = (variable: string, what: string, seconds: number): LeadRead =
   retryAfter: seconds,
   alert: true,
 })
+
+/** The page access token of endpoint `source` (WEBHOOK_ACCESS_TOKEN_<ID>), and the variable it is read from. */
+export function accessToken(env: object, source: string): { variable: string; token: string | undefined } {
+  const variable = secretVar('WEBHOOK_ACCESS_TOKEN', source)
+  return { variable, token: ((env as Record<string, unknown>)[variable] as string | undefined)?.trim() || undefined }
+}
+
+/** Graph's error code in a body Graph answered with (NaN when there is none). */
+export const graphCode = (body: Record<string, unknown> | undefined): { code: number; subcode: number } => {
+  const error = obj(body?.error)
+  return { code: Number(error?.code), subcode: Number(error?.error_subcode) }
+}
+
+/** Graph refused the token itself (190: expired or revoked) or the permission to read leads (10, 200, or a 403). */
+export const tokenRefused = (status: number, code: number): boolean => code === 190 || code === 10 || code === 200 || status === 403
 
 export const readLead: LeadReader = async (env, origin, ref, receivedAt) => {
   const { DELIVERY_BASE_DELAY_SECONDS: base } = deliverySettings(env)
@@ -44,8 +59,7 @@ export const readLead: LeadReader = async (env, origin, ref, receivedAt) => {
     return { ignored: `source "${origin.source}" no longer reads leads back from Facebook` }
   }
   const config = endpoint.config as MetaConfig
-  const variable = secretVar('WEBHOOK_ACCESS_TOKEN', origin.source)
-  const token = ((env as unknown as Record<string, unknown>)[variable] as string | undefined)?.trim()
+  const { variable, token } = accessToken(env, origin.source)
   if (!token) return tokenAlert(variable, `${variable} is not set, so leads of "${origin.source}" can't be read from Facebook`, tokenWait)
   let res: Response
   try {

@@ -1,0 +1,11 @@
+-- Meta Lead Ads catch-up (sources/catch-up.ts): per endpoint and lead form, the creation time
+-- (unix seconds) of the newest lead the last complete read found and durably queued, so the
+-- next run asks Graph only for what came after. Moved only once every lead of a read is
+-- queued; nothing personal is kept here.
+CREATE TABLE IF NOT EXISTS catch_up_marks (
+  source TEXT NOT NULL,
+  form TEXT NOT NULL,
+  seen_until INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (source, form)
+);
