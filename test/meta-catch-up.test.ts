@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import leadgenExample from './fixtures/meta-lead-ads/leadgen.docs-example.json?raw'
-import { fetchWith, hex, hmac, leadsWithEmail, standin, standinUrl, waitFor, waitForState } from './helpers'
+import { fetchWith, hex, hmac, leadsWithEmail, request, standin, standinUrl, waitFor, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -70,6 +70,12 @@ async function runCatchUp(overrides: Record<string, unknown>, send?: (m: unknown
   return sent.map((m) => m.payload.fetch.id)
 }
 const record = () => () => undefined
+
+/** The At a glance alert line about held leads, if any (the console's 30 s refresh part). */
+const heldAlert = async () => {
+  const html = await (await request('/operator/?part=glance', { headers: { authorization: `Basic ${btoa('operator:test-operator-token')}` } })).text()
+  return html.match(/<p class="alert"><strong>[^<]*leads held since.*?<\/p>/)?.[0]
+}
 
 /** The `time_created` value a listing call filtered on. */
 const after = (call: { filtering: string | null }) => (JSON.parse(call.filtering!) as { field: string; operator: string; value: number }[])[0]!
@@ -141,8 +147,12 @@ describe('catch-up', () => {
     expect(await runCatchUp(withForms([form, other]), record())).toEqual([])
     // The token is the endpoint's: its other form is not asked.
     expect((await graph.listCalls()).map((c) => c.form)).toEqual([form])
+    // The console's At a glance says so, with the fix, until a read works again.
+    expect(await heldAlert()).toContain('meta-ads: leads held since')
+    expect(await heldAlert()).toContain('npx wrangler secret put WEBHOOK_ACCESS_TOKEN_META_ADS')
     await graph.revoke([])
     expect(await runCatchUp(withForms([form, other]), record())).toEqual([a])
+    expect(await heldAlert()).toBeUndefined()
     const [refused, retried] = await graph.listCalls()
     expect(after(retried!).value).toBe(after(refused!).value)
   })

@@ -15,7 +15,8 @@ import { acceptOnce } from '../delivery/accept'
 import { log } from '../log'
 import { markOf, moveMark } from '../store/catch-up'
 import { describeStorageError } from '../store/schema'
-import { accessToken, graphCode, RATE_LIMITED, tokenRefused } from './lead-reader'
+import { clearTokenAlert, raiseTokenAlert } from '../store/token-alerts'
+import { accessToken, graphCode, RATE_LIMITED, tokenFix, tokenRefused } from './lead-reader'
 import { type LeadgenChange, type MetaConfig, metaLeadAds, parseKeepingDigits } from './presets/meta-lead-ads'
 import { obj, str } from './presets/preset'
 import { loadWebhooks } from './registry'
@@ -45,7 +46,7 @@ export interface FormCatchUp {
   stopped?: string
 }
 
-type Stop = { stop: string; source?: true }
+type Stop = { stop: string; source?: true; token?: true }
 
 /** One page of Graph's form leads listing, or why the read stops (`source`: every form of this endpoint stops too). */
 async function page(url: string, token: string, variable: string): Promise<{ data: unknown[]; after?: string } | Stop> {
@@ -69,14 +70,16 @@ async function page(url: string, token: string, variable: string): Promise<{ dat
   }
   // Only Graph's code is kept: its message may quote what was asked.
   const { code } = graphCode(body)
-  if (tokenRefused(res.status, code)) return { stop: `Facebook refused ${variable} (Graph error ${Number.isFinite(code) ? code : res.status})`, source: true }
+  if (tokenRefused(res.status, code)) return { stop: `Facebook refused ${variable} (Graph error ${Number.isFinite(code) ? code : res.status})`, source: true, token: true }
   if (RATE_LIMITED.has(code)) return { stop: `Facebook's rate limit (Graph error ${code})`, source: true }
   return { stop: `Facebook answered ${res.status}${Number.isFinite(code) ? ` (Graph error ${code})` : ''}` }
 }
 
 /** Reads one form's leads since its mark and accepts each; moves the mark once all are queued. */
-async function catchUpForm(env: Env, ctx: ExecutionContext, source: string, config: MetaConfig, form: string, token: string, variable: string, now: number): Promise<FormCatchUp & { stopSource?: true }> {
-  const report: FormCatchUp & { stopSource?: true } = { source, form, accepted: 0, duplicates: 0 }
+type FormRun = FormCatchUp & { stopSource?: true; tokenRefused?: true }
+
+async function catchUpForm(env: Env, ctx: ExecutionContext, source: string, config: MetaConfig, form: string, token: string, variable: string, now: number): Promise<FormRun> {
+  const report: FormRun = { source, form, accepted: 0, duplicates: 0 }
   const mark = (await markOf(env.DB, source, form)) ?? Math.floor(now / 1000) - FIRST_LOOKBACK_SECONDS
   const filtering = JSON.stringify([{ field: 'time_created', operator: 'GREATER_THAN', value: mark - OVERLAP_SECONDS }])
   const base = `${config.graph_api_url}/${encodeURIComponent(form)}/leads?fields=id,created_time,form_id,ad_id&filtering=${encodeURIComponent(filtering)}&limit=${PAGE_SIZE}`
@@ -85,7 +88,7 @@ async function catchUpForm(env: Env, ctx: ExecutionContext, source: string, conf
   for (let n = 0; ; n++) {
     if (n === MAX_PAGES) return { ...report, stopped: `more than ${MAX_PAGES * PAGE_SIZE} leads since the last run; the rest next run` }
     const got = await page(after ? `${base}&after=${encodeURIComponent(after)}` : base, token, variable)
-    if ('stop' in got) return { ...report, stopped: got.stop, ...(got.source ? { stopSource: true as const } : {}) }
+    if ('stop' in got) return { ...report, stopped: got.stop, ...(got.source ? { stopSource: true as const } : {}), ...(got.token ? { tokenRefused: true as const } : {}) }
     for (const item of got.data) {
       const lead = obj(item)
       const id = str(lead?.id)
@@ -141,16 +144,22 @@ export async function catchUp(env: Env, ctx: ExecutionContext, now = Date.now())
       continue
     }
     for (const form of config.forms) {
-      let r: FormCatchUp & { stopSource?: true }
+      let r: FormRun
       try {
         r = await catchUpForm(env, ctx, source, config, form, token, variable, now)
       } catch (error) {
         // D1 unreadable for the mark: this form waits for the next run.
         r = { source, form, accepted: 0, duplicates: 0, stopped: `storage: ${describeStorageError(error)}` }
       }
-      const { stopSource, ...report } = r
+      const { stopSource, tokenRefused: refused, ...report } = r
       reports.push(report)
       log(report.stopped ? 'warn' : 'info', 'catch-up read', { ...report })
+      // The console's alert for the source's token (store/token-alerts.ts): raised on a refusal, cleared by a read that worked.
+      if (refused || !report.stopped) {
+        await (refused ? raiseTokenAlert(env.DB, source, tokenFix(variable, report.stopped!)) : clearTokenAlert(env.DB, source)).catch((error: unknown) =>
+          log('error', 'token alert not updated', { source, error: describeStorageError(error) }),
+        )
+      }
       // The token or the rate limit is the endpoint's: its other forms would meet the same answer.
       if (stopSource) break
     }

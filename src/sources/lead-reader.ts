@@ -10,6 +10,8 @@
 import { ConfigError, deliverySettings } from '../config'
 import type { LeadRead, LeadReader, LeadRef } from '../lead/message'
 import { log } from '../log'
+import { describeStorageError } from '../store/schema'
+import { clearTokenAlert, raiseTokenAlert } from '../store/token-alerts'
 import { withConsent } from './consent'
 import { formIdOf, type LinkedInConfig, linkedInLead } from './presets/linkedin-lead-gen'
 import { LEAD_FIELDS_READ, type MetaConfig, metaLead, parseKeepingDigits } from './presets/meta-lead-ads'
@@ -28,8 +30,12 @@ const TIMEOUT_MS = 10_000
 const META_TOKEN = "a page access token that doesn't expire"
 const LINKEDIN_TOKEN = 'a new access token of a member with r_marketing_leadgen_automation (LinkedIn\'s last 60 days)'
 
+/** What was refused and the fix: the held lead's reason, and the console's alert for its source. */
+export const tokenFix = (variable: string, what: string, kind = META_TOKEN): string =>
+  `${what}. Replace it: \`npx wrangler secret put ${variable}\` with ${kind}; the held leads are written once it works`
+
 const tokenAlert = (variable: string, what: string, seconds: number, kind = META_TOKEN): LeadRead => ({
-  wait: `${TOKEN_REFUSED}: ${what}. Replace it: \`npx wrangler secret put ${variable}\` with ${kind}; this lead waits and is written once it is (next try in ${seconds} s)`,
+  wait: `${TOKEN_REFUSED}: ${tokenFix(variable, what, kind)} (next try in ${seconds} s)`,
   retryAfter: seconds,
   alert: true,
 })
@@ -49,7 +55,24 @@ export const graphCode = (body: Record<string, unknown> | undefined): { code: nu
 /** Graph refused the token itself (190: expired or revoked) or the permission to read leads (10, 200, or a 403). */
 export const tokenRefused = (status: number, code: number): boolean => code === 190 || code === 10 || code === 200 || status === 403
 
+/**
+ * Reads the lead back, and keeps the source's token alert (store/token-alerts.ts) true: raised when the platform
+ * refuses the token, cleared by a read it answers. Storage trouble there never changes what the read gave.
+ */
 export const readLead: LeadReader = async (env, origin, ref, receivedAt) => {
+  const read = await readFromPlatform(env, origin, ref, receivedAt)
+  const refused = 'wait' in read && read.alert && read.wait.startsWith(`${TOKEN_REFUSED}: `)
+  const answered = 'draft' in read || 'ignored' in read
+  if (refused || answered) {
+    const reason = refused ? read.wait.slice(TOKEN_REFUSED.length + 2).replace(/ \(next try in \d+ s\)$/, '') : ''
+    await (refused ? raiseTokenAlert(env.DB, origin.source, reason) : clearTokenAlert(env.DB, origin.source)).catch((error: unknown) =>
+      log('error', 'token alert not updated', { source: origin.source, error: describeStorageError(error) }),
+    )
+  }
+  return read
+}
+
+const readFromPlatform: LeadReader = async (env, origin, ref, receivedAt) => {
   const { DELIVERY_BASE_DELAY_SECONDS: base } = deliverySettings(env)
   // A token problem is the operator's to fix: tried again every few minutes (every 2 min at the default base delay).
   const tokenWait = Math.min(900, base * 12)

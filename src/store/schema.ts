@@ -21,6 +21,7 @@ export const SCHEMA = {
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
     { migration: '0012_catch_up', sql: 'SELECT source, form, seen_until, updated_at FROM catch_up_marks LIMIT 0' },
+    { migration: '0012_catch_up', sql: 'SELECT source, since, reason FROM token_alerts LIMIT 0' },
   ],
 } as const
 
