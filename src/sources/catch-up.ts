@@ -80,7 +80,12 @@ type FormRun = FormCatchUp & { stopSource?: true; tokenRefused?: true }
 
 async function catchUpForm(env: Env, ctx: ExecutionContext, source: string, config: MetaConfig, form: string, token: string, variable: string, now: number): Promise<FormRun> {
   const report: FormRun = { source, form, accepted: 0, duplicates: 0 }
-  const mark = (await markOf(env.DB, source, form)) ?? Math.floor(now / 1000) - FIRST_LOOKBACK_SECONDS
+  let mark = await markOf(env.DB, source, form)
+  if (mark === undefined) {
+    // A new form: its starting point is kept at once, so a first read that stops is retried from the same point, not a later one.
+    mark = Math.floor(now / 1000) - FIRST_LOOKBACK_SECONDS
+    await moveMark(env.DB, source, form, mark, now)
+  }
   const filtering = JSON.stringify([{ field: 'time_created', operator: 'GREATER_THAN', value: mark - OVERLAP_SECONDS }])
   const base = `${config.graph_api_url}/${encodeURIComponent(form)}/leads?fields=id,created_time,form_id,ad_id&filtering=${encodeURIComponent(filtering)}&limit=${PAGE_SIZE}`
   let seen = mark
