@@ -214,6 +214,16 @@ describe('DELETED: the member asked LinkedIn to delete the lead', () => {
     expect(await held(email)).toMatchObject({ people: [], submissions: [] })
   })
 
+  it('a deletion of a lead not read back yet removes its submission (no identifier names the person yet)', async () => {
+    const id = crypto.randomUUID()
+    const created = await deliver(notification(id), { realQueue: false })
+    expect(created.sent).toHaveLength(1)
+    expect((await operatorApi(`/submissions/${created.answer.id}`)).status).toBe(200)
+    const { answer } = await deliver(notification(id, 'DELETED'), { realQueue: false })
+    expect(answer.reason).toContain('not read back yet; its submission is removed')
+    expect((await operatorApi(`/submissions/${created.answer.id}`)).status).toBe(404)
+  })
+
   it('a deletion of a lead lead-intake never received is acknowledged, saying nothing was held', async () => {
     const { res, answer } = await deliver(notification(crypto.randomUUID(), 'DELETED'), { realQueue: false })
     expect(res.status).toBe(200)

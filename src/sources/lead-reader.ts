@@ -152,7 +152,7 @@ async function readLinkedIn(env: Env, source: string, config: LinkedInConfig, re
       return { failed: (error as Error).name }
     }
   }
-  const refused = (what: string, status: number): LeadRead | undefined => {
+  const refused = (what: string, status: number): LeadRead => {
     // Only the status is kept: LinkedIn's message may quote what was asked.
     log('warn', 'LinkedIn lead read refused', { source, what, status })
     if (status === 401) return tokenAlert(variable, `LinkedIn refused ${variable} (401: expired or revoked)`, tokenWait, LINKEDIN_TOKEN)
@@ -163,13 +163,13 @@ async function readLinkedIn(env: Env, source: string, config: LinkedInConfig, re
   }
   const lead = await get(`leadFormResponses/${encodeURIComponent(ref.id)}`)
   if ('failed' in lead) return { wait: `LinkedIn did not answer (${lead.failed})`, retryAfter: base * 6 }
-  if (!lead.res.ok || !lead.body) return refused('lead', lead.res.status)!
+  if (!lead.res.ok || !lead.body) return refused('lead', lead.res.status)
   const formId = formIdOf(lead.body.versionedLeadGenFormUrn) ?? ref.hints?.form_id
   let form: Record<string, unknown> | undefined
   if (formId && formId !== 'unknown') {
     const read = await get(`leadForms/${encodeURIComponent(formId)}`)
     if ('failed' in read) return { wait: `LinkedIn did not answer (${read.failed})`, retryAfter: base * 6 }
-    if (!read.res.ok || !read.body) return refused('form', read.res.status)!
+    if (!read.res.ok || !read.body) return refused('form', read.res.status)
     form = read.body
   }
   const mapped = await withConsent(config.consent, linkedInLead(config, lead.body, form, ref), receivedAt)
