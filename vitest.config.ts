@@ -31,10 +31,19 @@ export default defineConfig(async () => {
                   TYPEFORM_WEBHOOK_SECRET: 'tf-retired-secret-91c2,my-webook-secret',
                   STRIPE_WEBHOOK_SECRET: 'whsec_test_retired_4e7a,whsec_test_current_9b2f',
                   // A Meta Lead Ads endpoint whose leads the consumer reads back from the stand-in's Graph (test/meta-lead-ads.test.ts).
-                  WEBHOOKS: JSON.stringify({ 'meta-ads': { preset: 'meta-lead-ads', graph_api_url: `${inject('standinUrl')}/graph/v25.0` } }),
+                  // LinkedIn Lead Gen endpoints read back from the stand-in's LinkedIn, one writing test leads (test/linkedin-lead-gen.test.ts).
+                  WEBHOOKS: JSON.stringify({
+                    'meta-ads': { preset: 'meta-lead-ads', graph_api_url: `${inject('standinUrl')}/graph/v25.0` },
+                    'li-leads': { preset: 'linkedin-lead-gen', api_url: `${inject('standinUrl')}/linkedin/rest` },
+                    'li-tests': { preset: 'linkedin-lead-gen', api_url: `${inject('standinUrl')}/linkedin/rest`, write_test_leads: true },
+                  }),
                   WEBHOOK_SECRET_META_ADS: 'meta-app-secret-3b8d',
                   WEBHOOK_TOKEN_META_ADS: 'meta-verify-token-c41e',
                   WEBHOOK_ACCESS_TOKEN_META_ADS: 'meta-page-token-77a0',
+                  WEBHOOK_SECRET_LI_LEADS: 'li-client-secret-6e21',
+                  WEBHOOK_ACCESS_TOKEN_LI_LEADS: 'li-member-token-0c9d',
+                  WEBHOOK_SECRET_LI_TESTS: 'li-client-secret-6e21',
+                  WEBHOOK_ACCESS_TOKEN_LI_TESTS: 'li-member-token-0c9d',
                   TEST_MIGRATIONS: migrations,
                 },
               },

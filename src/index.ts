@@ -7,6 +7,7 @@ import { loadPhoneMetadata } from './lead/identity'
 import type { AnyLeadMessage } from './lead/message'
 import { log } from './log'
 import { count, metered, meterOn } from './meter'
+import { CATCH_UP_CRON, catchUp } from './sources/catch-up'
 import { readLead } from './sources/lead-reader'
 import { checkConfig } from './startup'
 import { purgeRollup } from './store/browse'
@@ -38,12 +39,17 @@ export default {
     await handleBatch(batch, env, readLead)
   },
   /**
-   * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
-   * rows from before HASH_SECRET moved to the keyed hash, and payloads from before R2 moved there.
+   * Every 15 minutes (CATCH_UP_CRON): Meta Lead Ads' catch-up, the leads of each configured form whose webhook never came.
+   * Daily (any other cron): retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after
+   * 30 days), rows from before HASH_SECRET moved to the keyed hash, and payloads from before R2 moved there.
    */
-  async scheduled(_controller, rawEnv, _ctx) {
+  async scheduled(controller, rawEnv, ctx) {
     const env = metered(rawEnv)
     if (meterOn(env)) count('invocations')
+    if (controller.cron === CATCH_UP_CRON) {
+      await catchUp(env, ctx, controller.scheduledTime)
+      return
+    }
     const days = deliverySettings(env).SUBMISSION_RETENTION_DAYS
     const [submissions, deliveryIds] = await Promise.all([purgeSubmissions(env, days), purgeDeliveryIds(env.DB)])
     await purgeRollup(env.DB, days)

@@ -19,13 +19,15 @@
  *   unified.ts       Unified's /unified/connection/{id} and /unified/integration
  *   errors.ts        Unified's error body; auth.ts its bearer check
  *   control.ts       the /_standin/* control surface
- *   graph.ts         Meta's Graph lead reads, for the meta-lead-ads preset
+ *   graph.ts         Meta's Graph lead reads and form leads listing, for the meta-lead-ads preset
+ *   linkedin.ts      LinkedIn's lead form response and form reads, for the linkedin-lead-gen preset
  *   client.ts        a typed client over all of it, for tests and scripts
  */
 import { Hono } from 'hono'
 import { controlRoutes } from './control.ts'
 import { crmRoutes } from './crm.ts'
 import { graphRoutes } from './graph.ts'
+import { linkedInRoutes } from './linkedin.ts'
 import { StandinState } from './state.ts'
 import { unifiedRoutes } from './unified.ts'
 
@@ -36,6 +38,7 @@ export function standinApp(state = new StandinState()) {
   const app = new Hono()
   // Before the control routes: `/_standin/graph/leads` would otherwise be read as connection "graph"'s leads.
   app.route('/', graphRoutes(state.graph))
+  app.route('/', linkedInRoutes(state.linkedin))
   app.route('/', controlRoutes(state))
 
   // --- Cloudflare Turnstile's siteverify, with its documented test secrets ---

@@ -151,6 +151,12 @@ async function notify(...ids: string[]): Promise<string[]> {
   return ((await res.json()) as { leads: { id: string }[] }).leads.map((l) => l.id)
 }
 
+/** The At a glance alert line about held leads, if any (the console's 30 s refresh part). */
+const heldAlert = async () => {
+  const html = await (await request('/operator/?part=glance', { headers: { authorization: `Basic ${btoa('operator:test-operator-token')}` } })).text()
+  return html.match(/<p class="alert"><strong>[^<]*leads held since.*?<\/p>/)?.[0]
+}
+
 const metadataOf = (lead: { metadata?: { slug?: string; value?: unknown }[] }) => Object.fromEntries((lead.metadata ?? []).map((m) => [m.slug, m.value]))
 
 describe('reading the lead back', () => {
@@ -223,13 +229,15 @@ describe('reading the lead back', () => {
     })
     expect(held.last_error).toContain('OAuth error 190')
     expect(held.attempts).toBe(0)
-    // The console shows the held lead under its source with the fix (its row's reason; an At a glance alert is not built yet).
-    const page = await (await request('/operator/', { headers: { authorization: `Basic ${btoa('operator:test-operator-token')}` } })).text()
-    expect(page).toContain('meta-ads')
-    expect(page).toContain('WEBHOOK_ACCESS_TOKEN_META_ADS')
-    // The page token replaced (here: Graph takes it again), the held lead is read and written.
+    // The console's At a glance: one alert line for the source, since when, and the fix.
+    const alert = await heldAlert()
+    expect(alert).toContain('meta-ads: leads held since')
+    expect(alert).toContain('OAuth error 190')
+    expect(alert).toContain('npx wrangler secret put WEBHOOK_ACCESS_TOKEN_META_ADS')
+    // The page token replaced (here: Graph takes it again), the held lead is read and written, and the alert is gone.
     await graph.revoke([])
     await waitForState(id!, 'written', 60_000)
     expect(await leadsWithEmail(`tok-${a}@example.com`)).toHaveLength(1)
+    expect(await heldAlert()).toBeUndefined()
   }, 120_000)
 })

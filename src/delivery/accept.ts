@@ -40,8 +40,18 @@ export async function acceptDelivery(c: Context<AppEnv>, delivery: WebhookDelive
   return c.json(await acceptOnce(c, delivery, outcome, consentText))
 }
 
-/** One delivery, or one lead of a batch, accepted once (see acceptDelivery); throws the 503 problem when it could not be made durable. */
-export async function acceptOnce(c: Context<AppEnv>, delivery: WebhookDelivery, outcome: DeliveryOutcome, consentText?: string): Promise<Accepted> {
+/**
+ * One delivery, or one lead of a batch, accepted once (see acceptDelivery); throws the 503 problem when it could not be made durable.
+ * `quiet`: a duplicate is not logged as a submission row (the catch-up meets every lead the webhook brought again).
+ * `c` is a request's context, or the cron's env and execution context (sources/catch-up.ts).
+ */
+export async function acceptOnce(
+  c: Pick<Context<AppEnv>, 'env' | 'executionCtx'>,
+  delivery: WebhookDelivery,
+  outcome: DeliveryOutcome,
+  consentText?: string,
+  { quiet = false } = {},
+): Promise<Accepted> {
   const { source, form, eventId } = delivery
   const origin = { source, form }
   const ids = { source, form, event: eventId }
@@ -59,6 +69,7 @@ export async function acceptOnce(c: Context<AppEnv>, delivery: WebhookDelivery, 
     throw retryLater('storage-unavailable', 'Temporarily unable to accept deliveries', 'Nothing was saved. Please retry.')
   }
   if (claim.state === 'done') {
+    if (quiet) return { id: claim.submission, status: 'duplicate' }
     const logged = recordUnqueued(c, origin, 'duplicate-delivery')
     log('info', 'webhook redelivery acknowledged', { ...ids, submission: claim.submission, logged })
     return { id: claim.submission, status: 'duplicate' }

@@ -115,6 +115,8 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
         `(<a href="/operator/?state=failed#list">see them</a>).<form method="post" action="/operator/replay-failed"><button>Replay all failed</button></form></div>`,
     )
   }
+  // A platform refusing a source's token holds all its leads: one line per source, with since when and the fix.
+  for (const t of o.tokens ?? []) alerts.push(`<p class="alert"><strong>${e(t.source)}: leads held since ${time(t.since)} UTC</strong>: ${e(t.reason)}.</p>`)
   if (o.stuck) alerts.push(`<p class="alert">${o.stuck >= STUCK_CAP ? `${o.stuck} or more` : o.stuck} submission${o.stuck === 1 ? ' has' : 's have'} had no news for an hour (the message was lost): replay all failed takes them too.</p>`)
   const problems = connections.reduce((a, r) => a + (r.error ? 1 : 0) + r.sources.reduce((b, s) => b + s.problems.length, 0), 0)
   if (problems) alerts.push(`<p class="alert">The CRM connection check found ${problems} problem${problems === 1 ? '' : 's'}: <a href="#connections">see CRM connections</a>.</p>`)

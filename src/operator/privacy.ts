@@ -7,19 +7,16 @@
  */
 import { Hono } from 'hono/tiny'
 import { z } from 'zod/v3'
-import { crmTarget } from '../crm/client'
-import { type ErasableObject, type RemovalReport, removeRecords } from '../crm/erase'
-import { classify } from '../crm/errors'
-import { eventsWritten } from '../crm/timeline'
-import { type Forgotten, paceOf, writerFor } from '../delivery/lead-writer'
+import { erasePerson } from '../delivery/erase-person'
+import { writerFor } from '../delivery/lead-writer'
 import { problem } from '../http/problem'
 import { DEFAULT_COUNTRY, hashIdentifier, parseEmail, parsePhone } from '../lead/identity'
 import type { CrmRecordIds } from '../lead/message'
 import { log } from '../log'
 import { recordAudit } from '../store/audit'
-import { deleteBlobs, fileKey } from '../store/blobs'
+import { fileKey } from '../store/blobs'
 import { storedPayload } from '../store/submissions'
-import { erase, peopleOf, submissionsOf, tombstones } from '../store/erasure'
+import { peopleOf, submissionsOf } from '../store/erasure'
 
 const who = z
   .strictObject({
@@ -90,53 +87,17 @@ privacy.get('/people', async (c) => {
 })
 
 /**
- * Erases a person, in an order that leaves nothing behind of what was written before,
- * during or after it: tombstones first (nothing of theirs received before now is resolved,
- * written or logged from here on); then each of their writers, in its turn after the writes
- * already under way, forgets them and refuses any later write; with `crm: true` the leads,
- * contacts and events lead-intake wrote are deleted through Unified (events found on the
- * records themselves too, so one whose create answer was lost goes as well); last every row
- * and ledger entry, read after the writers stopped. Answers with counts and the CRM ids
- * deleted (or not).
+ * Erases a person (delivery/erase-person.ts says in which order) and, with `crm: true`, the CRM
+ * records lead-intake wrote. Answers with counts and the CRM ids deleted (or not).
  */
 privacy.post('/erasure', async (c) => {
   const body = await c.req.json().catch(() => {
     throw problem(400, 'malformed-body', 'Malformed JSON', { detail: 'Send {"email": …} or {"phone": …}, and "crm": true to delete the CRM records too.' })
   })
   const { hashes, crm } = await hashesOf(c.env, body)
-  const now = Date.now()
-  const found = await peopleOf(c.env.DB, hashes)
-  await tombstones(c.env.DB, found.hashes, now)
-  const known: ({ connection: string } & Forgotten)[] = []
-  for (const p of found.people) known.push({ connection: p.connection, ...(await writerFor(c.env, p.connection, { person: p.person }).forget()) })
-  const submissions = await submissionsOf(c.env.DB, found.people, found.hashes)
-  const removal: RemovalReport = { deleted: [], failed: [] }
-  if (crm) {
-    for (const { connection, records, events } of known) {
-      const target = crmTarget(c.env, connection, paceOf(c.env, connection))
-      const logged = submissions.flatMap((s) => {
-        const event = s.crm_ids && found.people.some((p) => p.person === s.person && p.connection === connection) ? (JSON.parse(s.crm_ids) as CrmRecordIds).event : undefined
-        return event ? [event] : []
-      })
-      const onRecords = await eventsWritten(target, { leadId: records.lead?.id, contactId: records.contact?.id }).catch((error: unknown) => {
-        removal.failed.push({ object: 'event', id: '*', error: `${classify('list events', error).message}: the events on the person's records could not all be read; delete them by hand` })
-        return []
-      })
-      const ids: { object: ErasableObject; id: string }[] = [
-        ...[...new Set([...events, ...logged, ...onRecords.map((e) => e.id)])].map((id) => ({ object: 'event' as const, id })),
-        ...(records.lead ? [{ object: 'lead' as const, id: records.lead.id }] : []),
-        ...(records.contact ? [{ object: 'contact' as const, id: records.contact.id }] : []),
-      ]
-      const report = await removeRecords(target, ids)
-      removal.deleted.push(...report.deleted)
-      removal.failed.push(...report.failed)
-    }
-  }
-  // R2's payloads and files first: if this fails, the rows that name them are still there for the erasure's retry.
-  await deleteBlobs(c.env.BUCKET, submissions.map((s) => s.id))
-  const removed = await erase(c.env.DB, found.people, found.hashes, submissions.map((s) => s.id), now)
-  const counts = { ...removed, writers: known.length, crm_deleted: removal.deleted.length, crm_failed: removal.failed.length }
+  const { removed, crm: removal } = await erasePerson(c.env, hashes, { crm })
+  const counts = { submissions: removed.submissions, identifiers: removed.identifiers, people: removed.people, writers: removed.writers, crm_deleted: removal?.deleted.length ?? 0, crm_failed: removal?.failed.length ?? 0 }
   await audit(c.env.DB, c.req.header('authorization'), 'erasure', counts)
   log('info', 'person erased', counts)
-  return c.json({ removed: { ...removed, writers: known.length }, ...(crm ? { crm: removal } : {}) })
+  return c.json({ removed, ...(removal ? { crm: removal } : {}) })
 })

@@ -13,6 +13,7 @@ import { calcom } from './presets/calcom'
 import { calendly } from './presets/calendly'
 import { googleAds } from './presets/google-ads'
 import { jotform } from './presets/jotform'
+import { linkedInLeadGen } from './presets/linkedin-lead-gen'
 import { metaLeadAds } from './presets/meta-lead-ads'
 import { standardWebhooks } from './presets/standard-webhooks'
 import { tally } from './presets/tally'
@@ -29,7 +30,7 @@ const BUILT_IN: Record<(typeof BUILT_IN_WEBHOOKS)[number], { source: WebhookSour
 const builtInLoaders = Object.fromEntries(Object.entries(BUILT_IN).map(([id, b]) => [id, varLoader(b.config, b.source.schema)]))
 
 /** The presets a `[vars.WEBHOOKS.<id>]` table may name with `preset = "…"`. */
-export const PRESETS = { 'standard-webhooks': standardWebhooks, tally, calendly, 'cal.com': calcom, webflow, jotform, 'google-ads': googleAds, 'meta-lead-ads': metaLeadAds }
+export const PRESETS = { 'standard-webhooks': standardWebhooks, tally, calendly, 'cal.com': calcom, webflow, jotform, 'google-ads': googleAds, 'meta-lead-ads': metaLeadAds, 'linkedin-lead-gen': linkedInLeadGen }
 
 /** `<PREFIX>_<ID>` (WEBHOOK_SECRET_<ID>, WEBHOOK_TOKEN_<ID>, WEBHOOK_ACCESS_TOKEN_<ID>): the id upper-cased, every character but a letter or digit as `_`. */
 export const secretVar = (prefix: string, id: string): string => `${prefix}_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`

@@ -20,10 +20,12 @@ export type { Check, EventKey } from './verify/types'
  * then records it, or ignores the delivery when consent is required and not given).
  */
 export type WebhookLead = { form: string; consented?: boolean } & (
-  | { draft: LeadDraft; ignored?: undefined; fetch?: undefined }
-  | { ignored: string; draft?: undefined; fetch?: undefined }
+  | { draft: LeadDraft; ignored?: undefined; fetch?: undefined; erase?: undefined }
+  | { ignored: string; draft?: undefined; fetch?: undefined; erase?: undefined }
   /** An ad platform's notification names the lead only: the consumer reads it back (lead/message.ts LeadReader). */
-  | { fetch: LeadRef; draft?: undefined; ignored?: undefined }
+  | { fetch: LeadRef; draft?: undefined; ignored?: undefined; erase?: undefined }
+  /** The platform asks that the lead it names be erased (LinkedIn's DELETED): its person is, as far as the lead leads to them (sources/webhooks.ts). */
+  | { erase: LeadRef; draft?: undefined; ignored?: undefined; fetch?: undefined }
 )
 
 /** One delivery as it arrived. */
@@ -54,10 +56,11 @@ export interface WebhookSource<C extends SourceConfig = any> {
   auth: { kind: 'signature'; header: string } | { kind: 'url-token' } | { kind: 'body-key'; field: string }
   /**
    * A sender that proves the endpoint before it posts (Meta's `hub.challenge`): `GET /webhooks/<id>`
-   * is answered with what `answer` returns (200 text/plain), or 403 when it returns undefined.
+   * is answered with what `answer` returns (200 text/plain, or JSON for `{ json }`: LinkedIn's challenge), or 403
+   * when it returns undefined (a problem it throws is answered as such).
    * `secret`: the prefix of the variable it checks against (`WEBHOOK_TOKEN` → WEBHOOK_TOKEN_<ID>).
    */
-  subscribe?: { secret: string; answer(query: URLSearchParams, secrets: string[]): Promise<string | undefined> }
+  subscribe?: { secret: string; answer(query: URLSearchParams, secrets: string[]): Promise<string | { json: unknown } | undefined> }
   /** Checks the delivery against the endpoint's secrets (any of them: rotation). */
   verify(secrets: string[], received: Received, config: C): Promise<Check>
   /**

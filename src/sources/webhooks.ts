@@ -15,9 +15,11 @@ import { Hono } from 'hono/tiny'
 import { bodyLimit } from 'hono/body-limit'
 import { ConfigError } from '../config'
 import { type Accepted, acceptOnce, type DeliveryOutcome } from '../delivery/accept'
+import { eraseLead } from '../delivery/erase-lead'
 import type { AppEnv } from '../http/context'
 import { problem, retryLater } from '../http/problem'
 import { log } from '../log'
+import { describeStorageError } from '../store/schema'
 import { withConsent } from './consent'
 import { type Endpoint, endpointOf, secretVar } from './registry'
 import { secretsOf } from './signature'
@@ -123,13 +125,24 @@ async function acceptPart(c: Context<AppEnv>, found: Endpoint, received: Receive
   const lead = await withConsent(config.consent, mapped ?? source.map(config, payload, id), new Date())
   const event = eventId ?? (await source.eventOf(received, payload)).id
   const input = { kind: 'webhook' as const, body: text }
+  if (lead.erase) return acceptOnce(c, { source: id, form: lead.form, eventId: event }, { ignored: await erasure(c, found, lead.erase.id) })
   const outcome: DeliveryOutcome = lead.draft ? { draft: lead.draft, input } : lead.fetch ? { fetch: lead.fetch, input } : { ignored: lead.ignored }
   return acceptOnce(c, { source: id, form: lead.form, eventId: event }, outcome, config.consent?.text)
 }
 
+/** A platform's request to erase a lead it sent, carried out before it is answered (a 503 while storage is down: it retries). */
+async function erasure(c: Context<AppEnv>, found: Endpoint, leadId: string): Promise<string> {
+  try {
+    return await eraseLead(c.env, found.id, leadId, { crm: (found.config as { erase_crm?: boolean }).erase_crm === true })
+  } catch (error) {
+    log('error', 'erasure request failed', { source: found.id, error: describeStorageError(error) })
+    throw retryLater('storage-unavailable', 'Temporarily unable to erase the lead', 'Nothing was erased yet. Please retry.')
+  }
+}
+
 /**
- * A sender's check of the endpoint before it posts (Meta's `hub.mode=subscribe`): 200 text/plain with
- * what the source answers, 403 when the token is wrong; an endpoint whose sender makes none: unknown.
+ * A sender's check of the endpoint before it posts (Meta's `hub.mode=subscribe`, LinkedIn's `challengeCode`): 200
+ * text/plain or JSON with what the source answers, 403 when the token is wrong; an endpoint whose sender makes none: unknown.
  */
 webhooks.get('/:id', async (c) => {
   const id = c.req.param('id')
@@ -138,5 +151,5 @@ webhooks.get('/:id', async (c) => {
   if (!found || !subscribe) throw unknown(id)
   const answer = await subscribe.answer(new URL(c.req.url).searchParams, secretsFor(c.env, secretVar(subscribe.secret, id)))
   if (answer === undefined) throw problem(403, 'subscription-refused', 'Subscription refused', { detail: 'hub.mode must be "subscribe" and hub.verify_token the endpoint\'s verify token.' })
-  return c.text(answer, 200)
+  return typeof answer === 'string' ? c.text(answer, 200) : c.json(answer.json, 200)
 })

@@ -10,7 +10,8 @@ export interface AuditRow {
   at: number
   /** Always "operator": one shared OPERATOR_TOKEN, so no one more precise can be named. */
   who: string
-  via: 'console' | 'api'
+  /** `webhook`: a platform's deletion request (LinkedIn's DELETED lead), carried out as the operator's erasure. */
+  via: 'console' | 'api' | 'webhook'
   action: 'replay' | 'replay-failed' | 'erasure' | 'export'
   submission_id: string | null
   detail: string | null

@@ -6,6 +6,7 @@
  * numbers from the covering index on received_at.
  */
 import type { State, Submission } from './submissions'
+import { type TokenAlert, tokenAlertsQuery } from './token-alerts'
 
 /** Where the previous page ended: the last row's (received_at, id). */
 export interface Cursor {
@@ -128,6 +129,8 @@ export interface Overview {
   open: Record<'queued' | 'retrying' | 'failed', number>
   /** Queued or retrying with no news for an hour: their message was lost; replay them. Counted up to STUCK_CAP. */
   stuck: number
+  /** Ad platforms' sources whose token is refused now: their leads are held (store/token-alerts.ts). */
+  tokens: TokenAlert[]
 }
 
 /**
@@ -213,7 +216,7 @@ export function timingFromBuckets(rows: { source: string; bucket: number; n: num
 /** Everything the overview shows: one round trip to D1, and a second to rank a small day's times exactly. */
 export async function overview(db: D1Database, stuckAfterMs: number, now = Date.now()): Promise<Overview> {
   const q = overviewQueries(db, now, now - stuckAfterMs)
-  const [hours, day, buckets, open, stuck, warned] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.buckets, q.open, q.stuck, q.warned])
+  const [hours, day, buckets, open, stuck, warned, tokens] = await db.batch<Record<string, unknown>>([q.hours, q.day, q.buckets, q.open, q.stuck, q.warned, tokenAlertsQuery(db)])
   const counts = Object.fromEntries((open!.results as { state: string; n: number }[]).map((r) => [r.state, r.n]))
   const dayRows = (day!.results as { n: number }[]).reduce((a, r) => a + r.n, 0)
   const timing =
@@ -228,6 +231,7 @@ export async function overview(db: D1Database, stuckAfterMs: number, now = Date.
     warned: warned!.results as Overview['warned'],
     open: { queued: counts.queued ?? 0, retrying: counts.retrying ?? 0, failed: counts.failed ?? 0 },
     stuck: ((stuck!.results[0] as { n: number } | undefined)?.n ?? 0),
+    tokens: tokens!.results as unknown as TokenAlert[],
   }
 }
 

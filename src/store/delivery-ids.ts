@@ -52,3 +52,12 @@ export async function purgeDeliveryIds(db: D1Database, now = Date.now()): Promis
   const result = await db.prepare(`DELETE FROM delivery_ids WHERE received_at < ?1`).bind(now - DELIVERY_ID_RETENTION_MS).run()
   return result.meta.changes ?? 0
 }
+
+/** The submission a provider's event was queued as, if it was (and is still remembered: DELIVERY_ID_RETENTION_MS). */
+export async function submissionOf(db: D1Database, provider: string, eventId: string): Promise<string | undefined> {
+  const row = await db
+    .prepare(`SELECT submission_id FROM delivery_ids WHERE provider = ?1 AND event_id = ?2 AND submission_id IS NOT NULL`)
+    .bind(provider, eventId)
+    .first<{ submission_id: string }>()
+  return row?.submission_id
+}

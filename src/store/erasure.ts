@@ -110,3 +110,12 @@ export async function forgetSubmission(env: Pick<Env, 'DB' | 'BUCKET'>, id: stri
   await deleteBlobs(env.BUCKET, [id])
   await erase(env.DB, [], [], [id])
 }
+
+/** Every identifier's hash one submission holds (its key and the others it brought): whom an erasure by that submission is about. */
+export async function hashesOfSubmission(db: D1Database, id: string): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT hash FROM submission_keys WHERE submission_id = ?1 UNION SELECT key_hash AS hash FROM submissions WHERE id = ?1 AND key_hash IS NOT NULL`)
+    .bind(id)
+    .all<{ hash: string }>()
+  return results.map((r) => r.hash)
+}

@@ -20,6 +20,8 @@ export const SCHEMA = {
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
+    { migration: '0012_catch_up', sql: 'SELECT source, form, seen_until, updated_at FROM catch_up_marks LIMIT 0' },
+    { migration: '0012_catch_up', sql: 'SELECT source, since, reason FROM token_alerts LIMIT 0' },
     { migration: '0013_owner', sql: 'SELECT owner FROM submissions LIMIT 0' },
     { migration: '0014_r2_payloads', sql: 'SELECT payload_key FROM submissions LIMIT 0' },
     { migration: '0015_overview_rollup', sql: 'SELECT hour, source, state, n, warned FROM submission_hours LIMIT 0' },
