@@ -20,12 +20,14 @@
  *   errors.ts        Unified's error body; auth.ts its bearer check
  *   control.ts       the /_standin/* control surface
  *   graph.ts         Meta's Graph lead reads, for the meta-lead-ads preset
+ *   sinks.ts         receivers for the Worker's notifications (Slack, Teams, webhooks)
  *   client.ts        a typed client over all of it, for tests and scripts
  */
 import { Hono } from 'hono'
 import { controlRoutes } from './control.ts'
 import { crmRoutes } from './crm.ts'
 import { graphRoutes } from './graph.ts'
+import { sinkRoutes } from './sinks.ts'
 import { StandinState } from './state.ts'
 import { unifiedRoutes } from './unified.ts'
 
@@ -36,6 +38,8 @@ export function standinApp(state = new StandinState()) {
   const app = new Hono()
   // Before the control routes: `/_standin/graph/leads` would otherwise be read as connection "graph"'s leads.
   app.route('/', graphRoutes(state.graph))
+  // Before the control routes too: `/_standin/sinks/{name}` is no connection's records.
+  app.route('/', sinkRoutes(state.sinks))
   app.route('/', controlRoutes(state))
 
   // --- Cloudflare Turnstile's siteverify, with its documented test secrets ---

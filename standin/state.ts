@@ -3,6 +3,7 @@
  * and each connection's settings (integration, restrictions, limits, latency).
  */
 import { GraphState } from './graph.ts'
+import { SinkState } from './sinks.ts'
 
 export type Json = Record<string, unknown>
 
@@ -95,6 +96,8 @@ export class StandinState {
   calls: Call[] = []
   /** Meta's Graph, for lead reads (graph.ts). */
   graph = new GraphState()
+  /** Receivers for the Worker's notifications (sinks.ts). */
+  sinks = new SinkState()
   /** Per limit (`rate:<connection>`, `allowance:<connection>`), when its admitted calls arrived. */
   #admitted = new Map<string, number[]>()
   #seq = 0
@@ -121,6 +124,7 @@ export class StandinState {
     this.faults = []
     this.calls = []
     this.graph.reset()
+    this.sinks.reset()
   }
 
   /** Calls per operation; `status` counts only calls answered with it (e.g. 429). */
