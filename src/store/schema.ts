@@ -6,7 +6,7 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0009_warnings',
+  latest: '0011_notifications',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
@@ -20,6 +20,9 @@ export const SCHEMA = {
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
+    { migration: '0011_notifications', sql: 'SELECT key, channel, state, attempts, lease_until FROM notifications LIMIT 0' },
+    { migration: '0011_notifications', sql: 'SELECT condition, state, since, told_at FROM alerts LIMIT 0' },
+    { migration: '0011_notifications', sql: 'SELECT signal, subject, at FROM alert_signals LIMIT 0' },
   ],
 } as const
 
