@@ -178,6 +178,7 @@ describe('new-lead notifications', () => {
       SEND_EMAIL: { send: async (m: EmailMessageBuilder) => void sent.push(m) },
     } as unknown as Env
     const id = `sub-${crypto.randomUUID()}`
+    await env.DB.prepare(`INSERT INTO submissions (id, received_at, updated_at, source, form, state) VALUES (?1, ?2, ?2, 'form', 'contact', 'written')`).bind(id, Date.now()).run()
     const m: NotifyMessage = { type: 'event', event: 'lead.written', submission: id, origin: { source: 'form', form: 'contact' }, at: new Date().toISOString(), lead: { name: 'Grace <Hopper>', email: 'grace@example.com', source: 'Website' }, person: 'new' }
     const batch = createMessageBatch<NotifyMessage>('lead-intake-notifications', [{ id: 'mail', timestamp: new Date(), attempts: 1, body: m }])
     await handleNotifications(batch, mailEnv, () => ['inbox'])
@@ -186,6 +187,25 @@ describe('new-lead notifications', () => {
     expect(sent[0]!.text).toContain('Email: grace@example.com')
     expect(sent[0]!.html).toContain('Grace &#60;Hopper&#62;')
     expect(sent[0]!.html).toContain(`https://intake.example/operator/journey/${id}`)
+  })
+})
+
+describe('erasure', () => {
+  it('sends nothing of a person erased after the notification was queued', async () => {
+    const p = person()
+    const id = await deliver(p)
+    await waitForState(id, 'written')
+    await waitForMessages('sales', id)
+    const erased = await operatorApi('/erasure', { method: 'POST', body: JSON.stringify({ email: p.email }), headers: { 'content-type': 'application/json' } })
+    expect(erased.status).toBe(200)
+    // A notification of theirs still in the queue (a redelivery, a late retry) finds no submission: acknowledged, sent nowhere.
+    const late: NotifyMessage = { type: 'event', event: 'submission.failed', submission: id, origin: { source: 'notify-hook', form: 'person.created' }, at: new Date().toISOString(), lead: { email: p.email, source: 'Notify test' }, reason: 'x' }
+    const batch = createMessageBatch<NotifyMessage>('lead-intake-notifications', [{ id: 'late', timestamp: new Date(), attempts: 1, body: late }])
+    const ctx = createExecutionContext()
+    await handleNotifications(batch, env, () => ['sales', 'teams', 'hooks'])
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['late'])
+    await settle()
+    expect(await about('hooks', p.email)).toHaveLength(1) // the lead.written sent before the erasure, and nothing after
   })
 })
 

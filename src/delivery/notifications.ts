@@ -12,6 +12,7 @@ import { type Channel, loadChannels } from '../notify/channels'
 import { keyOf, type NotifyMessage } from '../notify/message'
 import { claim, settle } from '../notify/outbox'
 import { SendFailed, send } from '../notify/send'
+import { getSubmission } from '../store/submissions'
 import { retryDelay } from './backoff'
 
 /** The channels a source names in `notify` (index.ts passes the sources' own lookup: sources sit above delivery). */
@@ -33,6 +34,12 @@ export async function notifyOne(message: Message<NotifyMessage>, env: Env, chann
   const last = message.attempts >= DELIVERY_MAX_ATTEMPTS
   const key = keyOf(m)
   const about = m.type === 'event' ? { event: m.event, submission: m.submission } : { alert: m.condition, state: m.state }
+  // The person was erased (or the row purged) since this was queued: what it says of them goes nowhere.
+  if (m.type === 'event' && !(await getSubmission(env.DB, m.submission))) {
+    message.ack()
+    log('info', 'notification dropped: its submission is gone (erased or purged)', about)
+    return
+  }
   const outcomes = await Promise.all(
     channelsFor(env, m, channelsOf).map(async (channel): Promise<'done' | 'again'> => {
       const claimed = await claim(env.DB, key, channel.name)
