@@ -222,6 +222,7 @@ describe('channel configuration', () => {
       /CHANNEL_URL_SALES: must be an https:\/\/ URL \(http:\/\/ only for 127\.0\.0\.1 or localhost\)\. To fix it, edit the secret CHANNEL_URL_SALES/,
     )
     expect(() => checkConfig({ CHANNELS: { hooks: { kind: 'webhook' } }, CHANNEL_SECRET_HOOKS: 'not-a-whsec' })).toThrow(/CHANNEL_SECRET_HOOKS: must be a Standard Webhooks secret/)
+    expect(() => checkConfig({ ALERT_FAILURES: 'many' })).toThrow(/vars\.ALERT_FAILURES: must be a whole number of failed submissions above 0\. To fix it, edit \[vars\] in wrangler\.toml/)
     expect(() =>
       checkConfig({ CHANNELS: channels, CHANNEL_URL_SALES: 'http://127.0.0.1:8788/sinks/sales', TYPEFORM: { notify: ['sales'] }, WEBHOOKS: {} }),
     ).not.toThrow()
