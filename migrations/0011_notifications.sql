@@ -14,7 +14,9 @@ CREATE TABLE IF NOT EXISTS notifications (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (key, channel)
 );
--- The console's channel health reads the newest rows per channel.
+-- The console's channel health: the last 24 hours per channel from a covering index (and the
+-- retention purge by age), and each channel's newest row.
+CREATE INDEX IF NOT EXISTS notifications_updated ON notifications (updated_at, channel, state);
 CREATE INDEX IF NOT EXISTS notifications_channel ON notifications (channel, updated_at);
 
 -- One row per alert condition: whether it fires, when it was last told (at most once an hour)

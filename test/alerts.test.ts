@@ -44,6 +44,8 @@ describe('alerts', () => {
     // Shown to the operator while it fires.
     const shown = (await (await operatorApi('/channels')).json()) as { alerts: { condition: string }[] }
     expect(shown.alerts.map((a) => a.condition)).toContain('failures')
+    const glance = await (await operatorApi('/?part=glance', { headers: { accept: 'text/html' } })).text()
+    expect(glance).toContain('Alert <strong>failures</strong> since')
 
     // Five and ten minutes later, still failing: told already within the hour.
     await cron(at + 5 * MINUTE)

@@ -56,7 +56,7 @@ export async function channelHealth(db: D1Database, now = Date.now()): Promise<C
          (SELECT n.state FROM notifications n WHERE n.channel = t.channel AND n.state != 'sending' ORDER BY n.updated_at DESC LIMIT 1) AS newest,
          (SELECT n.last_error FROM notifications n WHERE n.channel = t.channel AND n.last_error IS NOT NULL ORDER BY n.updated_at DESC LIMIT 1) AS last_error,
          max(updated_at) AS last_at
-       FROM notifications t WHERE updated_at >= ?1 GROUP BY channel ORDER BY channel`,
+       FROM notifications t INDEXED BY notifications_updated WHERE updated_at >= ?1 GROUP BY channel ORDER BY channel`,
     )
     .bind(now - 86_400_000)
     .all<{ channel: string; sent: number; retrying: number; failed: number; newest: string | null; last_error: string | null; last_at: number | null }>()
