@@ -5,7 +5,7 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { handleBatch } from '../src/delivery/consumer'
 import type { AnyLeadMessage } from '../src/lead/message'
 import { handleNotifications } from '../src/delivery/notifications'
@@ -187,6 +187,52 @@ describe('new-lead notifications', () => {
     expect(sent[0]!.text).toContain('Email: grace@example.com')
     expect(sent[0]!.html).toContain('Grace &#60;Hopper&#62;')
     expect(sent[0]!.html).toContain(`https://intake.example/operator/journey/${id}`)
+  })
+})
+
+describe('the CRM write comes first', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('writes and acknowledges the lead when the notifications queue refuses the message, and says the notification was lost', async () => {
+    const lines: string[] = []
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')))
+    const email = unique('noqueue')
+    const draft = { firstName: 'Ada', emails: [email], phones: [], websites: [], metadata: [], source: 'Notify test', status: 'New', merge: {} }
+    const lead: AnyLeadMessage = { v: 2, id: crypto.randomUUID(), receivedAt: new Date().toISOString(), origin: { source: 'notify-hook', form: 'person.created' }, gen: 0, payload: { draft } }
+    const batch = createMessageBatch<AnyLeadMessage>('lead-intake-leads', [{ id: 'lead', timestamp: new Date(), attempts: 1, body: lead }])
+    const ctx = createExecutionContext()
+    const refusing = { ...env, NOTIFICATIONS: { send: async () => Promise.reject(new Error('queue unavailable')) } } as unknown as Env
+    await handleBatch(batch, refusing)
+    const result = await getQueueResult(batch, ctx)
+    expect(result.explicitAcks).toEqual(['lead'])
+    expect(result.retryMessages).toEqual([])
+    expect(await standin.leads().then((leads) => leads.filter((l) => l.emails?.some((e) => e.email === email)))).toHaveLength(1)
+    expect((await waitForState(lead.id, 'written')).state).toBe('written')
+    // Said as the lost notification it is, not as a failed delivery of the lead.
+    const said = lines.map((l) => JSON.parse(l) as { msg: string; submission?: string })
+    expect(said).toContainEqual(expect.objectContaining({ msg: 'notification not queued', submission: lead.id }))
+    expect(said.map((l) => l.msg)).not.toContain('delivery failed')
+  })
+})
+
+describe('log hygiene', () => {
+  const captured: string[] = []
+  afterEach(() => vi.restoreAllMocks())
+
+  it('logs a channel’s failure and retry by channel, submission and status, never what the message says or where it goes', async () => {
+    for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void captured.push(args.map(String).join(' ')))
+    }
+    await client.sinks.fail('hooks', { status: 502, times: 1 })
+    const p = person()
+    const id = await deliver(p)
+    await waitForMessages('hooks', id)
+    await waitForMessages('sales', id)
+    const text = captured.join('\n')
+    expect(text).toContain('"msg":"notification will be retried"')
+    expect(text).toContain('"channel":"hooks"')
+    expect(text).toContain('"error":"HTTP 502"')
+    for (const value of [p.email, p.first_name, p.last_name, p.company, p.phone, p.message, '7946', HOOKS_SECRET, '/sinks/hooks']) expect(text).not.toContain(value)
   })
 })
 
