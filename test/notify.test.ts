@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { handleBatch } from '../src/delivery/consumer'
 import type { AnyLeadMessage } from '../src/lead/message'
 import { handleNotifications } from '../src/delivery/notifications'
+import { notifyHeld } from '../src/notify/enqueue'
 import type { NotifyMessage } from '../src/notify/message'
 import { checkConfig } from '../src/startup'
 import { verifyStandardWebhooks } from '../src/sources/verify/standard-webhooks'
@@ -187,6 +188,22 @@ describe('new-lead notifications', () => {
     expect(sent[0]!.text).toContain('Email: grace@example.com')
     expect(sent[0]!.html).toContain('Grace &#60;Hopper&#62;')
     expect(sent[0]!.html).toContain(`https://intake.example/operator/journey/${id}`)
+  })
+})
+
+describe('held submissions', () => {
+  it('notifyHeld sends submission.held through the queue to the webhook channels only, signed', async () => {
+    const id = crypto.randomUUID()
+    const email = unique('held')
+    await env.DB.prepare(`INSERT INTO submissions (id, received_at, updated_at, source, form, state) VALUES (?1, ?2, ?2, 'notify-hook', 'person.created', 'queued')`).bind(id, Date.now()).run()
+    const draft = { firstName: 'Ada', emails: [email], phones: [], websites: [], metadata: [], source: 'Notify test', status: 'New', merge: {} }
+    await notifyHeld(env, { id, origin: { source: 'notify-hook', form: 'person.created' } }, draft, 'the CRM connection conn-test refuses our credentials (401)')
+    const [held] = await waitForMessages('hooks', id)
+    expect(await verifyStandardWebhooks([HOOKS_SECRET], new TextEncoder().encode(held!.body).buffer as ArrayBuffer, new Headers(held!.headers))).toBe('ok')
+    expect(JSON.parse(held!.body)).toMatchObject({ type: 'submission.held', data: { submission: id, lead: { email }, reason: 'the CRM connection conn-test refuses our credentials (401)' } })
+    await settle()
+    expect(await about('sales', id)).toHaveLength(0)
+    expect(await about('teams', id)).toHaveLength(0)
   })
 })
 
