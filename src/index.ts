@@ -37,7 +37,7 @@ export default {
     await handleBatch(batch, env, readLead)
   },
   /**
-   * Daily: retention (the submission log after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
+   * Daily: retention (the submission log and the notifications outbox after SUBMISSION_RETENTION_DAYS, webhook event ids after 30 days),
    * and rows from before HASH_SECRET moved to the keyed hash.
    */
   async scheduled(controller, env, _ctx) {

@@ -191,6 +191,23 @@ describe('new-lead notifications', () => {
   })
 })
 
+describe('failed submissions', () => {
+  it('tells no one a written submission failed when a stale dead letter of it arrives', async () => {
+    const p = person()
+    const id = await deliver(p)
+    await waitForState(id, 'written')
+    await waitForMessages('hooks', id)
+    const draft = { firstName: 'Ada', emails: [p.email], phones: [], websites: [], metadata: [], source: 'Notify test', status: 'New', merge: {} }
+    const stale: AnyLeadMessage = { v: 2, id, receivedAt: new Date().toISOString(), origin: { source: 'notify-hook', form: 'person.created' }, gen: 0, payload: { draft } }
+    const batch = createMessageBatch<AnyLeadMessage>('lead-intake-dead-letters', [{ id: 'stale', timestamp: new Date(), attempts: 1, body: stale }])
+    const ctx = createExecutionContext()
+    await handleBatch(batch, env)
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['stale'])
+    await settle()
+    expect((await about('hooks', id)).map((m) => (JSON.parse(m.body) as { type: string }).type)).toEqual(['lead.written'])
+  })
+})
+
 describe('held submissions', () => {
   it('notifyHeld sends submission.held through the queue to the webhook channels only, signed', async () => {
     const id = crypto.randomUUID()

@@ -271,7 +271,8 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
   }, { unlessWritten: true })
   message.ack()
   log('error', 'lead dead-lettered by the queue', { submission: m.id, source: m.origin.source, form: m.origin.form })
-  await notifyFailed(env, m, draft, 'the queue gave up on this lead after its max_retries deliveries failed')
+  // Only when it did mark the row failed: a stale dead letter of a generation written since tells no one it failed.
+  if ((await getSubmission(env.DB, m.id))?.state === 'failed') await notifyFailed(env, m, draft, 'the queue gave up on this lead after its max_retries deliveries failed')
 }
 
 /** The name of the dead-letter queue in wrangler.toml, whose batches arrive at the same handler. */
