@@ -32,11 +32,30 @@ export default defineConfig(async () => {
                   STRIPE_WEBHOOK_SECRET: 'whsec_test_retired_4e7a,whsec_test_current_9b2f',
                   // A Meta Lead Ads endpoint whose leads the consumer reads back from the stand-in's Graph (test/meta-lead-ads.test.ts).
                   // LinkedIn Lead Gen endpoints read back from the stand-in's LinkedIn, one writing test leads (test/linkedin-lead-gen.test.ts).
+                  // …and an endpoint whose leads notify the channels below (test/notify.test.ts).
                   WEBHOOKS: JSON.stringify({
                     'meta-ads': { preset: 'meta-lead-ads', graph_api_url: `${inject('standinUrl')}/graph/v25.0` },
                     'li-leads': { preset: 'linkedin-lead-gen', api_url: `${inject('standinUrl')}/linkedin/rest` },
                     'li-tests': { preset: 'linkedin-lead-gen', api_url: `${inject('standinUrl')}/linkedin/rest`, write_test_leads: true },
+                    'notify-hook': {
+                      preset: 'standard-webhooks',
+                      event_types: ['person.created'],
+                      source: 'Notify test',
+                      fields: { email: '/email', first_name: '/first_name', last_name: '/last_name', company_name: '/company', phone: '/phone', message: '/message' },
+                      notify: ['sales', 'teams', 'hooks'],
+                    },
                   }),
+                  WEBHOOK_SECRET_NOTIFY_HOOK: 'whsec_kSSZaucohHkf6ckTl/Hstmg9Jv765fSJ',
+                  // Notification channels, each a receiver of the stand-in's (standin/sinks.ts), and the operator's alerts.
+                  CHANNELS: JSON.stringify({ sales: { kind: 'slack' }, teams: { kind: 'teams' }, hooks: { kind: 'webhook' }, ops: { kind: 'slack' } }),
+                  CHANNEL_URL_SALES: `${inject('standinUrl')}/sinks/sales`,
+                  CHANNEL_URL_TEAMS: `${inject('standinUrl')}/sinks/teams`,
+                  CHANNEL_URL_HOOKS: `${inject('standinUrl')}/sinks/hooks`,
+                  CHANNEL_SECRET_HOOKS: 'whsec_ubC3zHnriAwynj6wJqkYsTmPvtxaaNBu',
+                  CHANNEL_URL_OPS: `${inject('standinUrl')}/sinks/ops`,
+                  ALERTS: JSON.stringify(['ops']),
+                  ALERT_FAILURES: '2',
+                  PUBLIC_URL: 'https://intake.example',
                   WEBHOOK_SECRET_META_ADS: 'meta-app-secret-3b8d',
                   WEBHOOK_TOKEN_META_ADS: 'meta-verify-token-c41e',
                   WEBHOOK_ACCESS_TOKEN_META_ADS: 'meta-page-token-77a0',

@@ -74,6 +74,8 @@ export const writeOptions = {
   defaults: z.strictObject(Object.fromEntries(DEFAULT_FIELDS.map((f) => [f, nonBlank.max(255).optional()])) as Record<DefaultField, z.ZodOptional<typeof nonBlank>>).default({}),
   /** Who a created record belongs to; absent: the CRM's own default. */
   owner: ownerSchema.optional(),
+  /** `[vars.CHANNELS.<name>]` told of each written submission (README "Notifications"); not part of the write plan. Checked against CHANNELS at start-up. */
+  notify: z.array(nonBlank).default([]),
 }
 
 /** A source's write options as the draft carries them. */
@@ -189,12 +191,14 @@ const EXPLAINED_IN: Record<string, string> = {
   TYPEFORM: 'Connect Typeform',
   STRIPE: 'Connect Stripe',
   WEBHOOKS: 'Connect any webhook source',
+  CHANNELS: 'Notifications',
+  ALERTS: 'Notifications',
   vars: 'Connection settings',
 }
 
 /** The wrangler.toml table a key is fixed in: `[vars.FORMS.contact]` for `FORMS.contact.fields.email`, `[vars]` for a plain var. */
 const tableOf = (root: string, path: readonly (string | number)[]): string =>
-  `${root === 'vars' ? '[vars]' : (root === 'FORMS' || root === 'WEBHOOKS') && path.length ? `[vars.${root}.${String(path[0])}]` : `[vars.${root}]`} in wrangler.toml`
+  `${root === 'vars' || root === 'ALERTS' ? '[vars]' : (root === 'FORMS' || root === 'WEBHOOKS' || root === 'CHANNELS') && path.length ? `[vars.${root}.${String(path[0])}]` : `[vars.${root}]`} in wrangler.toml`
 
 /**
  * A configuration mistake: each problem names its exact key (`FORMS.contact.fields.email: …`),

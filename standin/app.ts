@@ -21,6 +21,7 @@
  *   control.ts       the /_standin/* control surface
  *   graph.ts         Meta's Graph lead reads and form leads listing, for the meta-lead-ads preset
  *   linkedin.ts      LinkedIn's lead form response and form reads, for the linkedin-lead-gen preset
+ *   sinks.ts         receivers for the Worker's notifications (Slack, Teams, webhooks)
  *   client.ts        a typed client over all of it, for tests and scripts
  */
 import { Hono } from 'hono'
@@ -28,6 +29,7 @@ import { controlRoutes } from './control.ts'
 import { crmRoutes } from './crm.ts'
 import { graphRoutes } from './graph.ts'
 import { linkedInRoutes } from './linkedin.ts'
+import { sinkRoutes } from './sinks.ts'
 import { StandinState } from './state.ts'
 import { unifiedRoutes } from './unified.ts'
 
@@ -39,6 +41,8 @@ export function standinApp(state = new StandinState()) {
   // Before the control routes: `/_standin/graph/leads` would otherwise be read as connection "graph"'s leads.
   app.route('/', graphRoutes(state.graph))
   app.route('/', linkedInRoutes(state.linkedin))
+  // Before the control routes too: `/_standin/sinks/{name}` is no connection's records.
+  app.route('/', sinkRoutes(state.sinks))
   app.route('/', controlRoutes(state))
 
   // --- Cloudflare Turnstile's siteverify, with its documented test secrets ---

@@ -12,8 +12,9 @@
  */
 import type { IntegrationName } from './integrations/index.ts'
 import type { Call, ConnectionSettings, Fault, Kind, Operation, Profile } from './state.ts'
+import type { Received as SinkReceived } from './sinks.ts'
 
-export type { Call, ConnectionSettings, Fault, IntegrationName, Kind, Operation, Profile }
+export type { Call, ConnectionSettings, Fault, IntegrationName, Kind, Operation, Profile, SinkReceived }
 
 // --- Unified's wire records, snake_case as the SDK's CrmLead/CrmContact/CrmCompany/CrmEvent schemas name them.
 // Scalars may be null: a CRM can hold an empty field, and the stand-in keeps what it is given.
@@ -289,6 +290,11 @@ export function standinClient(baseUrl: string, options: { fetch?: Fetch; apiKey?
     /** Stores a record as if the CRM already had it: not counted, and no profile, limit or fault applies. */
     seed: <K extends Kind>(connection: string, object: K, record: WireInput<K>) =>
       control<WireRecords[K]>(`/${e(connection)}/${PLURAL[object]}`, json('POST', record)),
+    /** The notification receivers (sinks.ts): what one got, and telling it to fail. */
+    sinks: {
+      received: (name: string) => control<SinkReceived[]>(`/sinks/${e(name)}`),
+      fail: (name: string, f: { status?: number; times?: number } = {}) => control<{ ok: true }>(`/sinks/${e(name)}/fail`, json('POST', f)),
+    },
     /** With `settings`, replaces the connection's settings; without, reads them. */
     connection: (id: string, settings?: ConnectionInput) =>
       control<ConnectionView>(`/connections/${e(id)}`, settings ? json('POST', settings) : undefined),

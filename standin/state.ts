@@ -4,6 +4,7 @@
  */
 import { GraphState } from './graph.ts'
 import { LinkedInState } from './linkedin.ts'
+import { SinkState } from './sinks.ts'
 
 export type Json = Record<string, unknown>
 
@@ -98,6 +99,8 @@ export class StandinState {
   graph = new GraphState()
   /** LinkedIn's lead reads (linkedin.ts). */
   linkedin = new LinkedInState()
+  /** Receivers for the Worker's notifications (sinks.ts). */
+  sinks = new SinkState()
   /** Per limit (`rate:<connection>`, `allowance:<connection>`), when its admitted calls arrived. */
   #admitted = new Map<string, number[]>()
   #seq = 0
@@ -125,6 +128,7 @@ export class StandinState {
     this.calls = []
     this.graph.reset()
     this.linkedin.reset()
+    this.sinks.reset()
   }
 
   /** Calls per operation; `status` counts only calls answered with it (e.g. 429). */

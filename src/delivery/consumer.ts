@@ -12,6 +12,7 @@ import type { LeadDraft } from '../lead/draft'
 import { hashesOf, hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type LeadReader, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
+import { notifyFailed, notifyWritten } from '../notify/enqueue'
 import { erasedSince, forgetSubmission } from '../store/erasure'
 import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
 import { deleteBlobs } from '../store/blobs'
@@ -212,6 +213,8 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
       log('warn', 'written payload not deleted from R2 (retention will)', { submission: m.id, error: (error as Error).name }),
     )
     log('info', 'lead delivered', { ...ids, action, repeat: outcome.repeat, refused: outcome.refused?.length || undefined, warnings: outcome.warnings?.length || undefined })
+    // Only now, with `written` recorded; a double submit is no new lead. A redelivery queues it again: the outbox tells each channel once.
+    if (!outcome.double) await notifyWritten(env, m, draft, outcome.action, outcome.records)
     return
   }
   if (outcome.paced) {
@@ -231,10 +234,11 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
     return
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
+  const reason = withFix(outcome.error, outcome.unsupported, m.origin, outcome.status)
   await recordOutcome(env.DB, m, keyHash, {
     state: 'failed',
     attempts,
-    lastError: withFix(outcome.error, outcome.unsupported, m.origin, outcome.status),
+    lastError: reason,
     status: outcome.status,
     person,
     keys,
@@ -242,6 +246,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
   })
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
+  await notifyFailed(env, m, draft, reason)
 }
 
 /**
@@ -272,6 +277,8 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
   }, { unlessWritten: true })
   message.ack()
   log('error', 'lead dead-lettered by the queue', { submission: m.id, source: m.origin.source, form: m.origin.form })
+  // Only when it did mark the row failed: a stale dead letter of a generation written since tells no one it failed.
+  if ((await getSubmission(env.DB, m.id))?.state === 'failed') await notifyFailed(env, m, draft, 'the queue gave up on this lead after its max_retries deliveries failed')
 }
 
 /** The name of the dead-letter queue in wrangler.toml, whose batches arrive at the same handler. */

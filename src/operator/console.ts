@@ -6,6 +6,7 @@
  */
 import { escapeHtml } from '../http/html'
 import type { Owner } from '../lead/draft'
+import type { ChannelHealth } from '../notify/outbox'
 import type { AuditRow } from '../store/audit'
 import { type Overview, type Page, STUCK_CAP } from '../store/browse'
 import type { Attempt } from '../store/journey'
@@ -70,6 +71,7 @@ export interface OverviewView {
   connections: ConnectionReport[]
   crmConfigured: boolean
   notice?: string
+  notify?: NotifyStatus
 }
 
 const query = (f: ListFilters) => {
@@ -84,7 +86,7 @@ export function overviewPage(v: OverviewView): string {
     'Operator console',
     (v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : '') +
       searchForm() +
-      glance(v.overview, v.connections, v.crmConfigured) +
+      glance(v.overview, v.connections, v.crmConfigured, v.notify) +
       listSection(v) +
       auditSection(v.audit) +
       connectionsSection(v.connections),
@@ -98,7 +100,25 @@ const searchForm = () =>
   `<div><button class="primary">Find</button></div></div>` +
   `<p class="hint" id="find-hint">Searched as the log keys it: the address is hashed here and neither kept nor put in the address bar. <span id="country-hint">A phone without + is read in this country.</span></p></form>`
 
-export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean): string {
+/** Notification channels whose newest message did not get through, and the alerts firing (README "Notifications"). */
+export interface NotifyStatus {
+  channels: ChannelHealth[]
+  alerts: { condition: string; since: number; detail: string | null }[]
+}
+
+/** One alert line per failing channel and per firing alert: names, counts and the reason only. */
+const notifyAlerts = (n: NotifyStatus | undefined): string[] => [
+  ...(n?.channels ?? [])
+    .filter((c) => c.failing)
+    .map(
+      (c) =>
+        `<p class="alert">Notification channel <strong>${e(c.channel)}</strong> is failing${c.lastError ? `: ${e(c.lastError)}` : ''} ` +
+        `(${c.failed} given up, ${c.retrying} being retried in 24 h; <a href="/operator/channels">details</a>).</p>`,
+    ),
+  ...(n?.alerts ?? []).map((a) => `<p class="alert">Alert <strong>${e(a.condition)}</strong> since ${time(a.since)} UTC${a.detail ? `: ${e(a.detail)}` : ''}</p>`),
+]
+
+export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean, notify?: NotifyStatus): string {
   const all = o.timing.find((t) => t.source === '*')
   const count = (state?: string, source?: string) =>
     o.day.filter((r) => (!state || r.state === state) && (!source || r.source === source)).reduce((a, r) => a + r.n, 0)
@@ -120,6 +140,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
   if (o.stuck) alerts.push(`<p class="alert">${o.stuck >= STUCK_CAP ? `${o.stuck} or more` : o.stuck} submission${o.stuck === 1 ? ' has' : 's have'} had no news for an hour (the message was lost): replay all failed takes them too.</p>`)
   const problems = connections.reduce((a, r) => a + (r.error ? 1 : 0) + r.sources.reduce((b, s) => b + s.problems.length, 0), 0)
   if (problems) alerts.push(`<p class="alert">The CRM connection check found ${problems} problem${problems === 1 ? '' : 's'}: <a href="#connections">see CRM connections</a>.</p>`)
+  alerts.push(...notifyAlerts(notify))
   if (!alerts.length) alerts.push('<p class="good">Nothing is failing.</p>')
   const waiting = o.open.queued + o.open.retrying
   const sources = [...new Set(o.day.map((r) => r.source))].sort()

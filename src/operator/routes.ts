@@ -13,6 +13,10 @@ import { problem, ProblemError } from '../http/problem'
 import type { Owner } from '../lead/draft'
 import { hashIdentifier, parseEmail, parsePhone } from '../lead/identity'
 import { log } from '../log'
+import { meterOn, readMeter } from '../meter'
+import { firingAlerts } from '../notify/alerts'
+import { loadChannels } from '../notify/channels'
+import { channelHealth } from '../notify/outbox'
 import { remap } from '../sources/remap'
 import { type AuditEntry, auditOf, recentAudit, recordAudit } from '../store/audit'
 import { DAY_MS, decodeCursor, overview, type PageFilters, pageSubmissions } from '../store/browse'
@@ -31,9 +35,8 @@ import {
 } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
-import { glance, journeyPage, journeySection, type ListFilters, overviewPage, unknownPage } from './console'
+import { glance, journeyPage, journeySection, type ListFilters, type NotifyStatus, overviewPage, unknownPage } from './console'
 import { privacy } from './privacy'
-import { meterOn, readMeter } from '../meter'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
 
@@ -140,20 +143,27 @@ function noticeOf(q: Record<string, string>): string | undefined {
   return q.find ? find[q.find] : undefined
 }
 
+/** Channels' health and the alerts firing; a schema from before migration 0011 shows none rather than failing the console. */
+const notifyStatus = async (db: D1Database): Promise<NotifyStatus> => {
+  const [channels, alerts] = await Promise.all([channelHealth(db).catch(() => []), firingAlerts(db).catch(() => [])])
+  return { channels, alerts }
+}
+
 operator.get('/', consoleHeaders, async (c) => {
   const q = c.req.query()
   const now = Date.now()
   if (q.part === 'glance') {
     // The 30 s refresh: the numbers only, and the connection check as last seen (not probed again).
-    const o = await overview(c.env.DB, STUCK_AFTER_MS, now)
-    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY), 200, NO_STORE)
+    const [o, notify] = await Promise.all([overview(c.env.DB, STUCK_AFTER_MS, now), notifyStatus(c.env.DB)])
+    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY, notify), 200, NO_STORE)
   }
   const { view, query } = listFilters(q)
-  const [o, page, audit, connections] = await Promise.all([
+  const [o, page, audit, connections, notify] = await Promise.all([
     overview(c.env.DB, STUCK_AFTER_MS, now),
     pageSubmissions(c.env.DB, query),
     recentAudit(c.env.DB, 10),
     connectionReports(c.env),
+    notifyStatus(c.env.DB),
   ])
   const forms = Object.keys(loadForms(c.env)).map((id) => `form/${id}`)
   const webhooks = [c.env.TYPEFORM_WEBHOOK_SECRET ? 'typeform' : '', c.env.STRIPE_WEBHOOK_SECRET ? 'stripe' : '']
@@ -167,6 +177,7 @@ operator.get('/', consoleHeaders, async (c) => {
     connections,
     crmConfigured: !!c.env.UNIFIED_API_KEY,
     notice: noticeOf(q),
+    notify,
   })
   return c.html(html, 200, NO_STORE)
 })
@@ -219,10 +230,20 @@ operator.get('/console.js', asset)
 
 operator.route('/', privacy)
 
-/** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
+/** Each notification channel (README "Notifications"): its kind, its last 24 hours, whether it is failing and why; and the alerts firing. */
+operator.get('/channels', async (c) => {
+  const { channels: health, alerts } = await notifyStatus(c.env.DB)
+  const channels = Object.values(loadChannels(c.env)).map((ch) => {
+    const h = health.find((x) => x.channel === ch.name)
+    return { name: ch.name, kind: ch.kind, sent: h?.sent ?? 0, retrying: h?.retrying ?? 0, failed: h?.failed ?? 0, failing: h?.failing ?? false, last_error: h?.lastError ?? null }
+  })
+  return c.json({ channels, alerts })
+})
+
 // Operation counts for `npm run bench -- cost` (meter.ts); absent unless METER_OPERATIONS = "true".
 operator.get('/meter', (c) => (meterOn(c.env) ? c.json(readMeter(c.req.query('reset') === '1')) : c.notFound()))
 
+/** Every consent wording ever agreed to, by source, form and version, with how many logged submissions carry it. */
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
 
 /** What each connection's CRM accepts, read now (its integration's support data, probed read-only where that is unknown), and what the configured sources need of it. */

@@ -8,7 +8,8 @@
  */
 // zod's v3 API, as in config.ts: the Unified SDK bundles it, so no second zod.
 import { z } from 'zod/v3'
-import { BUILT_IN_WEBHOOKS, varLoader } from '../config'
+import { BUILT_IN_WEBHOOKS, formById, varLoader } from '../config'
+import type { Origin } from '../lead/message'
 import { calcom } from './presets/calcom'
 import { calendly } from './presets/calendly'
 import { googleAds } from './presets/google-ads'
@@ -82,3 +83,9 @@ export function endpointOf(env: object, id: string): Endpoint | undefined {
 
 /** Every endpoint: the built-ins, then each configured one. Validates every source's config (start-up runs this). */
 export const endpoints = (env: object): Endpoint[] => [...Object.keys(BUILT_IN), ...Object.keys(loadWebhooks(env))].map((id) => endpointOf(env, id)!)
+
+/** The channels a submission's source names in `notify` (README "Notifications"): a form's, or its webhook endpoint's. */
+export function notifyOf(env: object, origin: Origin): string[] {
+  if (origin.source === 'form') return formById(env, origin.form)?.notify ?? []
+  return endpointOf(env, origin.source)?.config.notify ?? []
+}

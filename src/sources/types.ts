@@ -38,7 +38,7 @@ export interface Received {
 }
 
 /** What every source's configuration carries (README "What gets written"), and what it asks consent for, if it does (README "Privacy"). */
-export type SourceConfig = Pick<WritePlan, 'write' | 'company' | 'timeline' | 'connection'> & { consent?: ConsentConfig }
+export type SourceConfig = Pick<WritePlan, 'write' | 'company' | 'timeline' | 'connection'> & { consent?: ConsentConfig; notify?: string[] }
 
 /** One sender. `C` is its endpoint configuration (any, in the registry, which holds every kind). */
 export interface WebhookSource<C extends SourceConfig = any> {

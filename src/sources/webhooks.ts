@@ -19,6 +19,7 @@ import { eraseLead } from '../delivery/erase-lead'
 import type { AppEnv } from '../http/context'
 import { problem, retryLater } from '../http/problem'
 import { log } from '../log'
+import { recordSignal } from '../notify/alerts'
 import { describeStorageError } from '../store/schema'
 import { withConsent } from './consent'
 import { type Endpoint, endpointOf, secretVar } from './registry'
@@ -34,6 +35,16 @@ function secretsFor(env: object, name: string): string[] {
   // Fail closed: without a secret nothing can be verified. A 503, so the sender keeps the delivery and retries.
   log('error', 'webhook secret not set', { secret: name })
   throw retryLater('webhook-unconfigured', 'This webhook is not set up yet', `${name} is not set, so deliveries cannot be verified and all are refused. Set it with \`npx wrangler secret put ${name}\`.`, 300)
+}
+
+/** As secretsFor, for a delivery: one refused for want of its secret is noted for the operator's alert (notify/alerts.ts). */
+async function deliverySecrets(env: Env, name: string): Promise<string[]> {
+  try {
+    return secretsFor(env, name)
+  } catch (error) {
+    await recordSignal(env.DB, 'secret-missing', name).catch(() => undefined)
+    throw error
+  }
 }
 
 /** The endpoint at `id`; a broken configuration is a 503 (the sender retries while it is fixed), never a 404. */
@@ -91,7 +102,7 @@ webhooks.post('/:id/:token?', async (c) => {
   // A token source without its token, or a token on a source that takes none, is no endpoint.
   if (!found || byToken !== (token !== undefined)) throw unknown(id)
   const { source, config } = found
-  const secrets = secretsFor(c.env, found.secret)
+  const secrets = await deliverySecrets(c.env, found.secret)
   const received: Received = { body: await c.req.arrayBuffer(), headers: c.req.raw.headers, token }
   const check = await source.verify(secrets, received, config)
   if (check !== 'ok') {
