@@ -101,6 +101,7 @@ describe('npm run setup', () => {
     for (const step of [
       'would create queue lead-intake-leads',
       'would create queue lead-intake-dead-letters',
+      'would create queue lead-intake-notifications',
       'would create R2 bucket lead-intake',
       'would create D1 database lead-intake',
       "would write the database's id into wrangler.toml",
@@ -149,7 +150,7 @@ describe('npm run setup', () => {
     expect(code, output).toBe(0)
 
     const acc = account()
-    expect(acc.queues.map((q) => q.queue_name).sort()).toEqual(['lead-intake-dead-letters', 'lead-intake-leads'])
+    expect(acc.queues.map((q) => q.queue_name).sort()).toEqual(['lead-intake-dead-letters', 'lead-intake-leads', 'lead-intake-notifications'])
     expect((acc as { buckets?: { name: string }[] }).buckets?.map((b) => b.name)).toEqual(['lead-intake'])
     expect(acc.databases).toHaveLength(1)
     const id = acc.databases[0]!.uuid
@@ -187,7 +188,7 @@ describe('npm run setup', () => {
     const again = calls().slice(first.calls)
     expect(changing(again)).toEqual([])
     expect(again).not.toContain(expect.stringMatching(/^deploy/))
-    expect(output.match(/already done/g)).toHaveLength(11)
+    expect(output.match(/already done/g)).toHaveLength(12)
     expect(output).not.toContain(first.account.secrets.OPERATOR_TOKEN)
     // Still says where it is and whether it works.
     expect(output).toContain(`Form     POST ${workerUrl}/forms/contact`)
@@ -206,7 +207,7 @@ describe('npm run setup', () => {
     const before = { toml: toml(), calls: calls().length }
     const { code, output } = await setup(['--dry-run'])
     expect(code, output).toBe(0)
-    expect(output.match(/already done/g)).toHaveLength(10)
+    expect(output.match(/already done/g)).toHaveLength(11)
     // Migrations are the one step a dry run can't list (wrangler's listing creates its table): said as a plan.
     expect(output.match(/would /g)).toHaveLength(1)
     expect(output).toContain('would apply the migrations not yet applied')
