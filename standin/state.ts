@@ -93,6 +93,8 @@ export class StandinState {
   settings = new Map<string, ConnectionSettings>()
   faults: Fault[] = []
   calls: Call[] = []
+  /** Connections whose credentials are refused now (a revoked key, an expired token): every call of theirs answers 401. */
+  refused = new Set<string>()
   /** Meta's Graph, for lead reads (graph.ts). */
   graph = new GraphState()
   /** Per limit (`rate:<connection>`, `allowance:<connection>`), when its admitted calls arrived. */
@@ -120,6 +122,7 @@ export class StandinState {
     this.#admitted.clear()
     this.faults = []
     this.calls = []
+    this.refused.clear()
     this.graph.reset()
   }
 
