@@ -10,6 +10,10 @@
  * the connection 1 s, then 2, 4… while they keep coming. One Durable Object per connection,
  * so every writer of that connection shares it; one round trip per call.
  *
+ * It also holds the connection (held.ts): a 401, or a 403 that is not a rate
+ * limit, marks it held; its leads wait in D1, an alarm probes it every minute,
+ * and the first answer re-queues them all.
+ *
  * (The class keeps its first name, CrmGate, from when it only held a
  * Retry-After: renaming a Durable Object class takes a migration.)
  */
@@ -18,6 +22,9 @@ import { crmTarget } from '../crm/client'
 import { CrmError } from '../crm/errors'
 import { readCapabilities } from '../crm/integration'
 import { type Capabilities, fallback } from '../crm/support'
+import { clearHeld, markHeld, markProbed } from '../store/held-connections'
+import { onHeld, onResumed } from './connection-hooks'
+import { PROBE_EVERY_MS, probe, requeueHeld } from './held'
 
 /** What the CRM supports is read again after a day… */
 export const SUPPORT_MAX_AGE_MS = 24 * 60 * 60_000
@@ -39,6 +46,12 @@ const MAX_BACKOFF_S = 300
 const BACKOFF_RESET_MS = 60_000
 
 export type Permit = { waitedMs: number } | { deferMs: number }
+
+/** A held connection: why, and since when. */
+export interface Hold {
+  reason: string
+  since: number
+}
 
 /** A call waiting for its slot; re-planned when the CRM says 429 (its slot may now be inside a Retry-After). */
 interface Waiter {
@@ -213,6 +226,53 @@ export class CrmGate extends DurableObject<Env> {
       this.#reading = undefined
     })
     return this.#reading
+  }
+
+  /** Whether the connection is held now (one round trip; the consumer asks before it writes). */
+  async held(): Promise<Hold | null> {
+    return (await this.ctx.storage.get<Hold>('held')) ?? null
+  }
+
+  /**
+   * Holds the connection: its leads wait (the consumer marks them held), and the alarm probes it every
+   * minute. Once per transition: onHeld, and the row /healthz?ready and the console read. Returns the hold.
+   */
+  async hold(connection: string, reason: string): Promise<Hold> {
+    const kept = await this.ctx.storage.get<Hold>('held')
+    if (kept) return kept
+    const hold = { reason, since: Date.now() }
+    await this.ctx.storage.put({ held: hold, connection })
+    await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
+    await markHeld(this.env.DB, connection, reason, hold.since)
+    await onHeld(this.env, connection, reason)
+    return hold
+  }
+
+  /**
+   * While held: the probe; once it answers, the connection is free again and every held
+   * submission is queued again, then swept once more a minute later (one held by a consumer
+   * that had asked just before the resume). Not held: that last sweep.
+   */
+  override async alarm(): Promise<void> {
+    const connection = await this.ctx.storage.get<string>('connection')
+    if (!connection) return
+    const hold = await this.ctx.storage.get<Hold>('held')
+    if (!hold) {
+      await requeueHeld(this.env, connection)
+      return
+    }
+    const now = Date.now()
+    const answer = await probe(this.env, connection)
+    if (!answer.answers) {
+      await markProbed(this.env.DB, connection, now)
+      await this.ctx.storage.setAlarm(now + PROBE_EVERY_MS)
+      return
+    }
+    await this.ctx.storage.delete('held')
+    await clearHeld(this.env.DB, connection)
+    const requeued = await requeueHeld(this.env, connection)
+    await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
+    await onResumed(this.env, connection, { heldMs: now - hold.since, requeued })
   }
 
   /** The connection's pace, for the operator and tests. */

@@ -16,18 +16,8 @@ import { remap } from '../sources/remap'
 import { type AuditEntry, auditOf, recentAudit, recordAudit } from '../store/audit'
 import { DAY_MS, decodeCursor, overview, type PageFilters, pageSubmissions } from '../store/browse'
 import { attemptsOf } from '../store/journey'
-import {
-  abandonReplay,
-  getSubmission,
-  listConsentTexts,
-  listSubmissions,
-  replayable,
-  type State,
-  STATES,
-  STUCK_AFTER_MS,
-  startReplay,
-  type Submission,
-} from '../store/submissions'
+import { abandonReplay, type State, STATES, STUCK_AFTER_MS, startReplay } from '../store/states'
+import { getSubmission, listConsentTexts, listSubmissions, replayable, type Submission } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
 import { glance, journeyPage, journeySection, type ListFilters, overviewPage, unknownPage } from './console'

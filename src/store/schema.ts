@@ -6,7 +6,7 @@
 
 /** The newest migration and what it brought, probed by selecting its columns (cheap, read-only). */
 export const SCHEMA = {
-  latest: '0009_warnings',
+  latest: '0010_held',
   probes: [
     { migration: '0001_delivery_ids', sql: 'SELECT provider, event_id, submission_id FROM delivery_ids LIMIT 0' },
     { migration: '0003_submissions', sql: 'SELECT id, state, payload FROM submissions LIMIT 0' },
@@ -20,6 +20,8 @@ export const SCHEMA = {
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
+    { migration: '0010_held', sql: 'SELECT connection FROM submissions LIMIT 0' },
+    { migration: '0010_held', sql: 'SELECT connection, reason, since, probed_at FROM held_connections LIMIT 0' },
   ],
 } as const
 

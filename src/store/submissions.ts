@@ -14,8 +14,10 @@ import { purgeAuditStatement } from './audit'
 import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
 import { isSchemaError } from './schema'
 
-export const STATES = ['queued', 'retrying', 'written', 'failed', 'ignored', 'duplicate-delivery', 'spam'] as const
-export type State = (typeof STATES)[number]
+import { type State, STUCK_AFTER_MS } from './states'
+
+// A submission's states and their legal moves live in states.ts; re-exported for readers of the log.
+export { STATES, type State, STUCK_AFTER_MS } from './states'
 
 export interface Submission {
   id: string
@@ -74,95 +76,6 @@ export async function recordReceived(
   }
 }
 
-/** The rows of an erased person are never written again: a late outcome of theirs finds a tombstone for one of its keys. */
-const notErased = (keys: string[], first: number) =>
-  keys.length
-    ? `NOT EXISTS (SELECT 1 FROM tombstones WHERE hash IN (${keys.map((_, i) => `?${i + first}`).join(', ')}) AND erased_at >= ?2)`
-    : 'true'
-
-export interface Outcome {
-  state: State
-  attempts: number
-  crmIds?: CrmRecordIds
-  action?: string
-  /** The person of the identity ledger the submission belongs to (an erasure finds its rows by it). */
-  person?: string
-  /** The version of the consent wording the person agreed to with it. */
-  consentVersion?: string
-  lastError?: string
-  /** HTTP status of the failed call, when there was one (the journey's attempt row). */
-  status?: number
-  /** How long the attempt took, ms (the journey's attempt row). */
-  ms?: number
-  /** Keyed hash of every identifier the submission brings, so the operator finds it by any of them. */
-  keys?: string[]
-  /** What the write did otherwise than asked (a written submission's); replaces the row's. */
-  warnings?: string[]
-}
-
-/**
- * The consumer's word on a message of generation `gen`; creates the row if
- * the intake's insert has not landed. `payload` undefined keeps the stored one.
- * Nothing is written for a person erased since the message was received.
- */
-export async function recordOutcome(
-  db: D1Database,
-  m: { id: string; receivedAt: string; origin: Origin; gen: number; payload?: Payload },
-  keyHash: string | null,
-  o: Outcome,
-  { unlessWritten = false } = {},
-): Promise<void> {
-  const keys = [...new Set(o.keys ?? (keyHash ? [keyHash] : []))].slice(0, 80)
-  // The payload stays while the lead may need a replay, and goes once it is written.
-  const payload = o.state === 'written' ? null : m.payload ? JSON.stringify(m.payload) : undefined
-  const now = Date.now()
-  const outcome = db
-    .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload, gen, crm_ids, person, consent_version, warnings, warned)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19) WHERE ${notErased(keys, 20)}
-       ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
-         key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
-         crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
-         person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
-         warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
-         warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
-         payload = CASE WHEN ?13 THEN payload ELSE ?12 END
-       WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
-    )
-    .bind(
-      m.id,
-      Date.parse(m.receivedAt),
-      now,
-      m.origin.source,
-      m.origin.form,
-      keyHash,
-      o.state,
-      o.attempts,
-      o.crmIds?.lead ?? null,
-      o.action ?? null,
-      o.lastError ?? null,
-      payload ?? null,
-      payload === undefined ? 1 : 0,
-      m.gen,
-      unlessWritten ? 1 : 0,
-      o.crmIds ? JSON.stringify(o.crmIds) : null,
-      o.person ?? null,
-      o.consentVersion ?? null,
-      o.warnings?.length ? JSON.stringify(o.warnings) : null,
-      ...keys,
-    )
-  // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
-  const attempt = attemptStatement(db, { id: m.id, gen: m.gen, attempt: o.attempts, at: now, state: o.state, status: o.status, error: o.lastError, action: o.action, ms: o.ms })
-  const keyRows = keys.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), keys)] : []
-  try {
-    await db.batch([outcome, attempt, ...keyRows])
-  } catch (error) {
-    // Deployed before migration 0006 (readiness says so): the outcome still counts, the journey waits for the schema.
-    if (!isSchemaError(error)) throw error
-    await outcome.run()
-  }
-}
-
 /** What the queue consumer reads back for a message that was too large to carry its payload. */
 export async function storedPayload(db: D1Database, id: string): Promise<Payload | null> {
   const row = await db.prepare(`SELECT payload FROM submissions WHERE id = ?1`).bind(id).first<{ payload: string | null }>()
@@ -174,14 +87,6 @@ const readPayload = (text: string): Payload => {
   const stored = JSON.parse(text) as { draft?: Payload['draft']; fetch?: Payload['fetch']; input?: Payload['input'] }
   return stored.fetch ? { fetch: stored.fetch, input: stored.input } : { draft: stored.draft!, input: stored.input }
 }
-
-/**
- * A submission may be replayed when it failed, or when it has sat in
- * `queued`/`retrying` for this long: longer than any retry delay (15 min)
- * twice over, so its message is gone (a platform dead letter that never
- * reached the log, a lost message).
- */
-export const STUCK_AFTER_MS = 60 * 60_000
 
 export interface Replayable {
   row: Submission
@@ -196,31 +101,6 @@ export async function replayable(db: D1Database, id: string, now = Date.now()): 
   const stuck = (row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS
   if ((row.state !== 'failed' && !stuck) || !payload) return { row }
   return { ok: { row, payload: readPayload(payload) } }
-}
-
-/**
- * Starts the next generation of a replayable row, if no one else did since it
- * was read at `gen`: state `queued`, payload the re-mapped one. Returns the new
- * generation, or null when the row moved on meanwhile.
- */
-export async function startReplay(db: D1Database, id: string, gen: number, payload: Payload, now = Date.now()): Promise<number | null> {
-  const row = await db
-    .prepare(
-      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, payload = ?4
-       WHERE id = ?1 AND gen = ?2 AND (state = 'failed' OR (state IN ('queued', 'retrying') AND updated_at < ?5))
-       RETURNING gen`,
-    )
-    .bind(id, gen, now, JSON.stringify(payload), now - STUCK_AFTER_MS)
-    .first<{ gen: number }>()
-  return row?.gen ?? null
-}
-
-/** A replay that could not be queued goes back to `failed`, unless something newer happened. */
-export async function abandonReplay(db: D1Database, id: string, gen: number, error: string): Promise<void> {
-  await db
-    .prepare(`UPDATE submissions SET state = 'failed', last_error = ?3, updated_at = ?4 WHERE id = ?1 AND gen = ?2 AND state = 'queued'`)
-    .bind(id, gen, error, Date.now())
-    .run()
 }
 
 export interface Filters {
