@@ -70,6 +70,11 @@ describe('a connection that refuses our credentials', () => {
     expect(report.held[0]!.reason).toContain('401')
     expect(report.problems.join('\n')).toContain(connection)
     expect(JSON.stringify(report)).not.toContain(env.UNIFIED_API_KEY)
+    const glance = await (await operatorApi('/?part=glance', { headers: { accept: 'text/html' } })).text()
+    expect(glance).toContain(`CRM connection ${connection} is held`)
+    expect(glance).toContain('held by source: form 3')
+    const checked = (await (await operatorApi('/connection')).json()) as { held: { connection: string; reason: string; submissions: number }[] }
+    expect(checked.held).toEqual([expect.objectContaining({ connection, submissions: 3 })])
     const journey = await (await operatorApi(`/journey/${first}`, { headers: { accept: 'text/html' } })).text()
     expect(journey).toContain('held')
     expect(journey).toContain('refused our credentials')
@@ -86,6 +91,7 @@ describe('a connection that refuses our credentials', () => {
     const creates = (await crmCalls(connection)).filter((c) => c.op.endsWith('.create') && c.status === 200 && !c.op.startsWith('event'))
     expect(creates).toHaveLength(3)
     expect((await ready()).held).toEqual([])
+    expect(await (await operatorApi('/?part=glance', { headers: { accept: 'text/html' } })).text()).not.toContain('is held')
     const written = (await (await operatorApi(`/submissions/${first}`)).json()) as { attempts: number; state: string }
     expect(written).toMatchObject({ state: 'written', attempts: 1 })
   }, 90_000)

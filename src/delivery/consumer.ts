@@ -1,7 +1,9 @@
 /**
  * The queue consumer: each message to its person's writer; ack only what was
  * written (and logged), retry what may succeed later, mark failed what never
- * will or has run out of attempts. Nothing is dropped silently.
+ * will or has run out of attempts, hold what waits for a connection that
+ * refuses our credentials (held.ts resumes it). Nothing is dropped silently.
+ * Every state it records goes through store/states.ts.
  *
  * The person is found first, in the identity ledger (store/ledger.ts): every
  * identifier the submission brings, hashed, resolved to one person of this

@@ -7,6 +7,7 @@
 import { escapeHtml } from '../http/html'
 import type { AuditRow } from '../store/audit'
 import type { Overview, Page } from '../store/browse'
+import type { HeldConnection } from '../store/held-connections'
 import type { Attempt } from '../store/journey'
 import { STATES, type Submission } from '../store/submissions'
 import { chart } from './chart'
@@ -69,6 +70,25 @@ export interface OverviewView {
   connections: ConnectionReport[]
   crmConfigured: boolean
   notice?: string
+  held?: HeldView
+}
+
+/** Connections held now (they refuse our credentials), and the submissions waiting for them per source. */
+export interface HeldView {
+  connections: (HeldConnection & { submissions: number })[]
+  bySource: { source: string; n: number }[]
+}
+
+/** One alert per held connection: which, why, since when, and that its leads resume by themselves. */
+function heldAlerts(h: HeldView): string[] {
+  if (!h.connections.length) return []
+  const perSource = h.bySource.map((r) => `${e(r.source)} ${r.n}`).join(', ')
+  return h.connections.map(
+    (c) =>
+      `<div class="alert"><strong>CRM connection ${e(c.connection)} is held</strong> since ${time(c.since)} UTC: ${e(c.reason)}. ` +
+      `${c.submissions} submission${c.submissions === 1 ? ' waits' : 's wait'} (<a href="/operator/?state=held#list">see them</a>)` +
+      `${perSource ? `; held by source: ${perSource}` : ''}. It is probed every minute${c.probed_at ? ` (last ${time(c.probed_at)} UTC)` : ''}; no replay is needed.</div>`,
+  )
 }
 
 const query = (f: ListFilters) => {
@@ -83,7 +103,7 @@ export function overviewPage(v: OverviewView): string {
     'Operator console',
     (v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : '') +
       searchForm() +
-      glance(v.overview, v.connections, v.crmConfigured) +
+      glance(v.overview, v.connections, v.crmConfigured, v.held) +
       listSection(v) +
       auditSection(v.audit) +
       connectionsSection(v.connections),
@@ -97,7 +117,7 @@ const searchForm = () =>
   `<div><button class="primary">Find</button></div></div>` +
   `<p class="hint" id="find-hint">Searched as the log keys it: the address is hashed here and neither kept nor put in the address bar. <span id="country-hint">A phone without + is read in this country.</span></p></form>`
 
-export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean): string {
+export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean, held: HeldView = { connections: [], bySource: [] }): string {
   const all = o.timing.find((t) => t.source === '*')
   const count = (state?: string, source?: string) =>
     o.day.filter((r) => (!state || r.state === state) && (!source || r.source === source)).reduce((a, r) => a + r.n, 0)
@@ -107,6 +127,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
     return settled ? `${Math.floor((written / settled) * 1000) / 10}%` : '—'
   }
   const alerts: string[] = []
+  alerts.push(...heldAlerts(held))
   if (!crmConfigured) alerts.push('<p class="alert"><strong>UNIFIED_API_KEY is not set</strong>: leads are queued but cannot be written. Set it with <code>npx wrangler secret put UNIFIED_API_KEY</code>.</p>')
   if (o.open.failed) {
     alerts.push(
@@ -332,6 +353,8 @@ export function journeySection(v: JourneyView): string {
       ? `<b>Written</b> ${duration(s.updated_at - s.received_at)} after receipt.`
       : s.state === 'failed'
         ? '<b>Failed</b>: it waits for a replay (fix the cause first; the reason is above).'
+        : s.state === 'held'
+          ? '<b>Held</b>: its CRM connection refuses our credentials (the reason is above). No attempt is spent waiting; it is written by itself once the connection answers again, no replay needed.'
         : inFlight
           ? `<b>In the queue</b>${isStuck(s, v.now, v.stuckAfterMs) ? ': no news for over an hour, so its message was lost; replay it' : ': the next attempt follows its retry delay'}.`
           : `<b>${e(s.state)}</b>: nothing is written for it.`

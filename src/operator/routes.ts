@@ -15,12 +15,13 @@ import { log } from '../log'
 import { remap } from '../sources/remap'
 import { type AuditEntry, auditOf, recentAudit, recordAudit } from '../store/audit'
 import { DAY_MS, decodeCursor, overview, type PageFilters, pageSubmissions } from '../store/browse'
+import { heldBySource, heldConnections } from '../store/held-connections'
 import { attemptsOf } from '../store/journey'
 import { abandonReplay, type State, STATES, STUCK_AFTER_MS, startReplay } from '../store/states'
 import { getSubmission, listConsentTexts, listSubmissions, replayable, type Submission } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
-import { glance, journeyPage, journeySection, type ListFilters, overviewPage, unknownPage } from './console'
+import { glance, type HeldView, journeyPage, journeySection, type ListFilters, overviewPage, unknownPage } from './console'
 import { privacy } from './privacy'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
@@ -86,6 +87,12 @@ async function connectionReports(env: Env): Promise<ConnectionReport[]> {
   return reports
 }
 
+/** The connections held now and what waits for them (the console's alert). */
+const heldView = async (db: D1Database): Promise<HeldView> => {
+  const [connections, bySource] = await Promise.all([heldConnections(db), heldBySource(db)])
+  return { connections, bySource }
+}
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 const HASH = /^[0-9a-f]{64}$/
 
@@ -133,15 +140,16 @@ operator.get('/', consoleHeaders, async (c) => {
   const now = Date.now()
   if (q.part === 'glance') {
     // The 30 s refresh: the numbers only, and the connection check as last seen (not probed again).
-    const o = await overview(c.env.DB, STUCK_AFTER_MS, now)
-    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY), 200, NO_STORE)
+    const [o, held] = await Promise.all([overview(c.env.DB, STUCK_AFTER_MS, now), heldView(c.env.DB)])
+    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY, held), 200, NO_STORE)
   }
   const { view, query } = listFilters(q)
-  const [o, page, audit, connections] = await Promise.all([
+  const [o, page, audit, connections, held] = await Promise.all([
     overview(c.env.DB, STUCK_AFTER_MS, now),
     pageSubmissions(c.env.DB, query),
     recentAudit(c.env.DB, 10),
     connectionReports(c.env),
+    heldView(c.env.DB),
   ])
   const forms = Object.keys(loadForms(c.env)).map((id) => `form/${id}`)
   const webhooks = [c.env.TYPEFORM_WEBHOOK_SECRET ? 'typeform' : '', c.env.STRIPE_WEBHOOK_SECRET ? 'stripe' : '']
@@ -155,6 +163,7 @@ operator.get('/', consoleHeaders, async (c) => {
     connections,
     crmConfigured: !!c.env.UNIFIED_API_KEY,
     notice: noticeOf(q),
+    held,
   })
   return c.html(html, 200, NO_STORE)
 })
@@ -211,7 +220,16 @@ operator.route('/', privacy)
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
 
 /** What each connection's CRM accepts, read now (its integration's support data, probed read-only where that is unknown), and what the configured sources need of it. */
-operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env, (connection) => capabilitiesFor(c.env, connection, true)) }))
+operator.get('/connection', async (c) => {
+  const [connections, held] = await Promise.all([checkConnections(c.env, (connection) => capabilitiesFor(c.env, connection, true)), heldConnections(c.env.DB)])
+  // A held connection refuses our credentials: said beside its report (and listed, for one no source names any more).
+  const holdOf = (connection: string) => held.find((h) => h.connection === connection)
+  const asHeld = (h: (typeof held)[number]) => ({ reason: h.reason, since: new Date(h.since).toISOString(), submissions: h.submissions })
+  return c.json({
+    connections: connections.map((r) => (holdOf(r.connection) ? { ...r, held: asHeld(holdOf(r.connection)!) } : r)),
+    held: held.map((h) => ({ connection: h.connection, ...asHeld(h) })),
+  })
+})
 
 const invalid = (name: string, reason: string) => problem(400, 'invalid-query', 'Invalid filters', { 'invalid-params': [{ name, reason }] })
 

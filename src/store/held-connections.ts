@@ -45,3 +45,16 @@ export async function heldConnections(db: D1Database): Promise<(HeldConnection &
     throw error
   }
 }
+
+/** Held submissions per source, of any age (few: the partial index of held rows leads to them). */
+export async function heldBySource(db: D1Database): Promise<{ source: string; n: number }[]> {
+  try {
+    const { results } = await db
+      .prepare(`SELECT source, count(*) AS n FROM submissions INDEXED BY submissions_held WHERE state = 'held' GROUP BY source`)
+      .all<{ source: string; n: number }>()
+    return results
+  } catch (error) {
+    if (isSchemaError(error)) return []
+    throw error
+  }
+}
