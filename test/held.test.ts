@@ -4,7 +4,9 @@
  * attempt spent, /healthz?ready says which connection and why, and the connection's probe (a
  * Durable Object alarm, driven here) writes them all once it answers again, with no replay.
  */
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
+import type { LeadMessage } from '../src/lead/message'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { isCrmOperation } from '../standin/client'
 import { client, fetchWith, idOf, operatorApi, request, standin, submission, unique, waitFor, waitForState } from './helpers'
@@ -128,6 +130,24 @@ describe('a connection that refuses our credentials', () => {
     const people = [...(await recordsWith(connection, 'lead', gone)), ...(await recordsWith(connection, 'contact', gone))]
     expect(people).toEqual([])
     expect([...(await recordsWith(connection, 'lead', kept)), ...(await recordsWith(connection, 'contact', kept))].length).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('a late dead letter of a held submission leaves it held: nothing is failed while it waits', async () => {
+    const connection = `held-dlq-${crypto.randomUUID().slice(0, 6)}`
+    await client.credentials(connection, true)
+    const id = await post(connection, unique('held-dlq'))
+    await waitForState(id, 'held')
+    // The same generation's message reaching the dead-letter queue late (its lead is read back from the log).
+    const late: LeadMessage = { v: 2, id, receivedAt: new Date().toISOString(), origin: { source: 'form', form: 'held' }, gen: 0 }
+    const batch = createMessageBatch<LeadMessage>('lead-intake-dead-letters', [{ id: 'late', timestamp: new Date(), attempts: 1, body: late }])
+    const ctx = createExecutionContext()
+    const worker = (await import('../src/index')).default
+    await worker.queue(batch, env, ctx)
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['late'])
+    expect((await submission(id))!.state).toBe('held')
+    await client.credentials(connection, false)
+    await probeNow(connection)
+    await waitForState(id, 'written')
   }, 60_000)
 
   it('a 403 rate limit is still paced, never held', async () => {

@@ -240,13 +240,22 @@ export class CrmGate extends DurableObject<Env> {
   async hold(connection: string, reason: string): Promise<Hold> {
     const kept = await this.ctx.storage.get<Hold>('held')
     if (kept) return kept
-    const hold = { reason, since: Date.now() }
-    await this.ctx.storage.put({ held: hold, connection })
-    await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
-    await markHeld(this.env.DB, connection, reason, hold.since)
-    await onHeld(this.env, connection, reason)
-    return hold
+    // Writers of the connection refused at once all get here: one transition, one onHeld.
+    this.#holding ??= (async () => {
+      const hold = { reason, since: Date.now() }
+      // D1 first: a hold the operator can't see must not exist (a failure here throws, and the consumer retries).
+      await markHeld(this.env.DB, connection, reason, hold.since)
+      await this.ctx.storage.put({ held: hold, connection })
+      await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
+      await onHeld(this.env, connection, reason)
+      return hold
+    })().finally(() => {
+      this.#holding = undefined
+    })
+    return this.#holding
   }
+
+  #holding: Promise<Hold> | undefined
 
   /**
    * While held: the probe; once it answers, the connection is free again and every held
@@ -268,8 +277,8 @@ export class CrmGate extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(now + PROBE_EVERY_MS)
       return
     }
-    await this.ctx.storage.delete('held')
     await clearHeld(this.env.DB, connection)
+    await this.ctx.storage.delete('held')
     const requeued = await requeueHeld(this.env, connection)
     await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
     await onResumed(this.env, connection, { heldMs: now - hold.since, requeued })

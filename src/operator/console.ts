@@ -9,7 +9,8 @@ import type { AuditRow } from '../store/audit'
 import type { Overview, Page } from '../store/browse'
 import type { HeldConnection } from '../store/held-connections'
 import type { Attempt } from '../store/journey'
-import { STATES, type Submission } from '../store/submissions'
+import { mayReplay, STATES } from '../store/states'
+import type { Submission } from '../store/submissions'
 import { chart } from './chart'
 import type { ConnectionReport, ObjectReport } from './connection'
 
@@ -328,10 +329,15 @@ export function journeyPage(v: JourneyView): string {
 export function journeySection(v: JourneyView): string {
   const s = v.submission
   const inFlight = s.state === 'queued' || s.state === 'retrying'
-  const replayable = s.state === 'failed' || isStuck(s, v.now, v.stuckAfterMs)
+  const replayable = mayReplay(s, v.now)
   const steps: Step[] = [{ at: s.received_at, state: 'queued', html: `<b>Received</b> from ${e(s.source)}/${e(s.form)} and queued` }]
   for (const a of v.attempts) {
-    const what = a.attempt === 0 ? '<b>The queue gave up</b> on this message' : `<b>Attempt ${a.attempt}</b>${a.gen ? ` (replay ${a.gen})` : ''}`
+    const what =
+      a.state === 'held'
+        ? '<b>Held</b>, waiting for its CRM connection (no attempt spent)'
+        : a.attempt === 0
+          ? '<b>The queue gave up</b> on this message'
+          : `<b>Attempt ${a.attempt}</b>${a.gen ? ` (replay ${a.gen})` : ''}`
     const detail = [
       badge(a.state),
       a.action ? e(a.action) : '',

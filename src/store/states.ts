@@ -10,8 +10,8 @@
  *   erased: terminal, the row is gone (erasure.ts deletes it; a tombstone keeps
  *     any later outcome of that person from writing a row again)
  *
- * Besides the table, `gen` orders a submission's lives (a replay or a resume
- * bumps it; an outcome of an older generation no longer changes the row).
+ * Besides the table, `gen` orders a submission's lives (a replay bumps it; an
+ * outcome of an older generation no longer changes the row).
  */
 import type { CrmRecordIds, Origin, Payload } from '../lead/message'
 import { attemptStatement, keysStatement } from './journey'
@@ -44,6 +44,13 @@ export const mayBecome = (from: State, to: OutcomeState): boolean => MAY_BECOME[
  * reached the log, a lost message).
  */
 export const STUCK_AFTER_MS = 60 * 60_000
+
+/**
+ * Whether a replay may start now: a failed row, or one queued or retrying with no news for
+ * STUCK_AFTER_MS (its message was lost). A held row waits for its connection, not for a replay.
+ */
+export const mayReplay = (row: { state: string; updated_at: number }, now = Date.now()): boolean =>
+  row.state === 'failed' || ((row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS)
 
 /** The rows of an erased person are never written again: a late outcome of theirs finds a tombstone for one of its keys. */
 const notErased = (keys: string[], first: number) =>
@@ -168,7 +175,7 @@ export async function abandonReplay(db: D1Database, id: string, gen: number, err
     .run()
 }
 
-/** A held row as its resume re-queues it: the message to send again, in the row's next generation. */
+/** A held row as its resume re-queues it: the message to send again, in the same generation (a resume is no replay). */
 export interface Resumed {
   id: string
   received_at: number
@@ -181,14 +188,15 @@ export interface Resumed {
 }
 
 /**
- * held → queued for up to `limit` of `connection`'s held rows, oldest first, each in its next
- * generation (an outcome of the held one can't move it again). Rows erased meanwhile are gone
- * and so not among them. The caller queues each, and gives back (unresume) one it could not.
+ * held → queued for up to `limit` of `connection`'s held rows, oldest first. The generation stays:
+ * the held message was acknowledged, so nothing else of it is in flight but a stray redelivery,
+ * which the person's writer recognises by the submission id. Rows erased meanwhile are gone and
+ * so not among them. The caller queues each, and gives back (unresume) one it could not.
  */
 export async function resumeHeld(db: D1Database, connection: string, limit = 100, now = Date.now()): Promise<Resumed[]> {
   const { results } = await db
     .prepare(
-      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, connection = NULL
+      `UPDATE submissions SET state = 'queued', updated_at = ?3, last_error = NULL, connection = NULL
        WHERE id IN (SELECT id FROM submissions INDEXED BY submissions_held WHERE connection = ?1 AND state = 'held' ORDER BY received_at LIMIT ?2)
          AND state = 'held'
        RETURNING id, received_at, source, form, gen, attempts, payload`,
@@ -204,4 +212,23 @@ export async function unresume(db: D1Database, id: string, gen: number, connecti
     .prepare(`UPDATE submissions SET state = 'held', connection = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1 AND gen = ?2 AND state = 'queued'`)
     .bind(id, gen, connection, reason, Date.now())
     .run()
+}
+
+/** The tables that keep a submission by its id beside the log itself: every identifier's hash, each attempt. */
+const SIDE_TABLES = ['submission_keys', 'submission_attempts']
+
+/**
+ * erased, from any state: the rows go with everything kept by their id (erasure.ts runs these in
+ * the batch that leaves its tombstones). Terminal: no row is left to move, and recordOutcome's
+ * tombstone check keeps a late outcome from making one again.
+ */
+export function erasedStatements(db: D1Database, ids: string[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = []
+  for (let i = 0; i < ids.length; i += 50) {
+    const chunk = ids.slice(i, i + 50)
+    const list = chunk.map((_, n) => `?${n + 1}`).join(', ')
+    statements.push(db.prepare(`DELETE FROM submissions WHERE id IN (${list})`).bind(...chunk))
+    for (const t of SIDE_TABLES) statements.push(db.prepare(`DELETE FROM ${t} WHERE submission_id IN (${list})`).bind(...chunk))
+  }
+  return statements
 }

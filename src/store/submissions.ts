@@ -14,7 +14,7 @@ import { purgeAuditStatement } from './audit'
 import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
 import { isSchemaError } from './schema'
 
-import { type State, STUCK_AFTER_MS } from './states'
+import { mayReplay, type State } from './states'
 
 // A submission's states and their legal moves live in states.ts; re-exported for readers of the log.
 export { STATES, type State, STUCK_AFTER_MS } from './states'
@@ -98,8 +98,7 @@ export async function replayable(db: D1Database, id: string, now = Date.now()): 
   const found = await db.prepare(`SELECT ${COLUMNS}, payload FROM submissions WHERE id = ?1`).bind(id).first<Submission & { payload: string | null }>()
   if (!found) return { row: null }
   const { payload, ...row } = found
-  const stuck = (row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS
-  if ((row.state !== 'failed' && !stuck) || !payload) return { row }
+  if (!mayReplay(row, now) || !payload) return { row }
   return { ok: { row, payload: readPayload(payload) } }
 }
 
