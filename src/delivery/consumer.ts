@@ -160,7 +160,6 @@ interface Written {
  * resolving and writing is resolved again (a few times at most). `erased`: the person was erased.
  */
 async function writePerson(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Written | { erased: string }> {
-  let w: Written = { outcome: failedOutcome('not written'), keyHash: null, keys: [] }
   for (let round = 0; ; round++) {
     const identity = await identify(env, connection, m, draft, secret)
     if ('erased' in identity) return { erased: 'the person was erased after sending it' }
@@ -179,8 +178,7 @@ async function writePerson(env: Env, connection: string, m: LeadMessage, draft: 
     if (outcome.ok && outcome.refused?.length && person) await releaseLinks(env.DB, connection, person, m.id, hashes(outcome.refused))
     // On the person's own new record: theirs from now on.
     if (outcome.ok && outcome.carried?.length && person) await linkIdentifiers(env.DB, connection, person, m.id, hashes(outcome.carried))
-    w = { outcome, keyHash: identity.keyHash, person, keys: [...identity.hashOf.values()] }
-    if (outcome.ok || !outcome.reroute || round === 2) return w
+    if (outcome.ok || !outcome.reroute || round === 2) return { outcome, keyHash: identity.keyHash, person, keys: [...identity.hashOf.values()] }
   }
 }
 
