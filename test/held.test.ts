@@ -150,6 +150,32 @@ describe('a connection that refuses our credentials', () => {
     await waitForState(id, 'written')
   }, 60_000)
 
+  it('sweeps once more a minute after the resume: a lead held by a consumer that asked just before it is written too', async () => {
+    const connection = `held-sweep-${crypto.randomUUID().slice(0, 6)}`
+    await client.credentials(connection, true)
+    const first = await post(connection, unique('held-sweep'))
+    await waitForState(first, 'held')
+    await client.credentials(connection, false)
+    await probeNow(connection)
+    await waitForState(first, 'written')
+    // A consumer that found the connection held just before the resume records its lead held after it (the race, set up in D1).
+    const { newMessage } = await import('../src/delivery/enqueue')
+    const { DEFAULT_PLAN } = await import('../src/lead/draft')
+    const email = unique('held-late')
+    const late = newMessage({ source: 'form', form: 'held' }, {
+      draft: { emails: [email], phones: [], websites: [], metadata: [], source: 'Website', status: 'New', merge: {}, lastName: 'Late', plan: { ...DEFAULT_PLAN, connection } },
+    })
+    await env.DB.prepare(
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, attempts, payload, connection) VALUES (?1, ?2, ?2, 'form', 'held', 'held', 0, ?3, ?4)`,
+    )
+      .bind(late.id, Date.now(), JSON.stringify(late.payload), connection)
+      .run()
+    // The alarm the resume left: no probe (not held), one more sweep.
+    expect(await probeNow(connection)).toBe(true)
+    await waitForState(late.id, 'written')
+    expect([...(await recordsWith(connection, 'lead', email)), ...(await recordsWith(connection, 'contact', email))]).toHaveLength(1)
+  }, 60_000)
+
   it('a 403 rate limit is still paced, never held', async () => {
     const connection = `sf-held-${crypto.randomUUID().slice(0, 6)}`
     await client.connection(connection, { integration: 'salesforce', request_limit: { calls: 2, window_seconds: 2 } })
