@@ -92,6 +92,10 @@ describe('a connection that refuses our credentials', () => {
     for (const id of [first, ...later]) await waitForState(id, 'written')
     const creates = (await crmCalls(connection)).filter((c) => c.op.endsWith('.create') && c.status === 200 && !c.op.startsWith('event'))
     expect(creates).toHaveLength(3)
+    // What the integration supports, unreadable while refused, was read again on the resume (not five minutes later).
+    const { runInDurableObject } = await import('cloudflare:test')
+    const caps = await runInDurableObject(gate(connection), (_g, state) => state.storage.get<{ from: string }>('capabilities'))
+    expect(caps?.from).toBe('unified')
     expect((await ready()).held).toEqual([])
     expect(await (await operatorApi('/?part=glance', { headers: { accept: 'text/html' } })).text()).not.toContain('is held')
     const written = (await (await operatorApi(`/submissions/${first}`)).json()) as { attempts: number; state: string }

@@ -279,6 +279,8 @@ export class CrmGate extends DurableObject<Env> {
     }
     await clearHeld(this.env.DB, connection)
     await this.ctx.storage.delete('held')
+    // What the integration supports could not be read while our credentials were refused: read it again now, not in five minutes.
+    if ((await this.ctx.storage.get<Capabilities>('capabilities'))?.from !== 'unified') await this.ctx.storage.delete('capabilities')
     const requeued = await requeueHeld(this.env, connection)
     await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
     await onResumed(this.env, connection, { heldMs: now - hold.since, requeued })
