@@ -299,6 +299,10 @@ export function standinClient(baseUrl: string, options: { fetch?: Fetch; apiKey?
     connection: (id: string, settings?: ConnectionInput) =>
       control<ConnectionView>(`/connections/${e(id)}`, settings ? json('POST', settings) : undefined),
 
+    /** Refuses the connection's credentials (every call of it answers 401), or takes them again. */
+    credentials: (id: string, refused: boolean) =>
+      control<{ id: string; refused: boolean }>(`/connections/${e(id)}/credentials`, json('POST', { refused })),
+
     /** Unified's own routes: a connection (with its integration type) and the integrations' support data. */
     unified: {
       connection: (id: string) => crmCall<WireConnection>(`/unified/connection/${e(id)}`, { method: 'GET' }),

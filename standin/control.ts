@@ -13,6 +13,9 @@
  *   POST /_standin/connections/{id}            {integration?, profile?, profiles?, rate_limit?, request_limit?, latency_ms?,
  *                                              properties?, picklists?, page_size?}: replaces the connection's settings
  *                                              (what is left out goes back to its default; see ConnectionSettings)
+ *   POST /_standin/connections/{id}/credentials  {refused: boolean}: the connection's credentials are refused (every
+ *                                              CRM call and its /unified/connection read answer 401 with Unified's
+ *                                              error body) or taken again; reset takes them again too
  *   GET  /_standin/{connection}/{leads|contacts|companies|events}   the records, as stored
  *   POST /_standin/{connection}/{leads|contacts|companies|events}   seed one record as if the CRM had it:
  *                                              validated like a create, but not logged or counted and deaf to
@@ -59,6 +62,14 @@ export function controlRoutes(state: StandinState) {
     if (typeof parsed === 'string') return c.json({ message: parsed }, 400)
     state.settings.set(c.req.param('id'), parsed)
     return c.json(settings(c.req.param('id')))
+  })
+
+  app.post('/_standin/connections/:id/credentials', async (c) => {
+    const body = (await c.req.json().catch(() => undefined)) as { refused?: unknown } | undefined
+    if (typeof body?.refused !== 'boolean') return c.json({ message: 'body must be {"refused": true | false}' }, 400)
+    if (body.refused) state.refused.add(c.req.param('id'))
+    else state.refused.delete(c.req.param('id'))
+    return c.json({ id: c.req.param('id'), refused: body.refused })
   })
 
   app.get('/_standin/:connection/:plural', (c) => {

@@ -9,7 +9,7 @@
  */
 import { type Context, Hono } from 'hono'
 import { requireKey } from './auth.ts'
-import { notImplemented, unifiedError } from './errors.ts'
+import { notImplemented, refusedCredentials, unifiedError } from './errors.ts'
 import { type IntegrationProfile, type ObjectProfile, integrationOf } from './integrations/index.ts'
 import type { Method } from './integrations/types.ts'
 import { invalid } from './objects.ts'
@@ -53,6 +53,8 @@ export function crmRoutes(state: StandinState) {
           call.status = response.status
           return response
         }
+        // A connection whose credentials are refused answers nothing else, and counts against no limit.
+        if (state.refused.has(connection)) return answer(refusedCredentials(c))
         // Decided on arrival, answered after the latency: a burst is judged by when it came.
         const { calls_per_second: perSecond, calls_per_minute: perMinute } = settings.rate_limit ?? {}
         // Unified's limits, per second and per rolling minute (its workspace limit), before the CRM's own allowance;

@@ -36,3 +36,6 @@ export const unifiedError = (c: Context, status: number, message: string, header
 
 /** What an integration answers for an object or method it lacks. */
 export const notImplemented = (c: Context) => unifiedError(c, 501, 'Not implemented')
+
+/** What Unified answers for a connection whose credentials the CRM refuses (its auth expired or was revoked). */
+export const refusedCredentials = (c: Context) => unifiedError(c, 401, 'Unauthorized: the connection\u2019s credentials were refused by the integration; reauthorize the connection')

@@ -95,6 +95,8 @@ export class StandinState {
   settings = new Map<string, ConnectionSettings>()
   faults: Fault[] = []
   calls: Call[] = []
+  /** Connections whose credentials are refused now (a revoked key, an expired token): every call of theirs answers 401. */
+  refused = new Set<string>()
   /** Meta's Graph, for lead reads (graph.ts). */
   graph = new GraphState()
   /** LinkedIn's lead reads (linkedin.ts). */
@@ -126,6 +128,7 @@ export class StandinState {
     this.#admitted.clear()
     this.faults = []
     this.calls = []
+    this.refused.clear()
     this.graph.reset()
     this.linkedin.reset()
     this.sinks.reset()

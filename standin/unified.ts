@@ -9,7 +9,7 @@
  */
 import { type Context, Hono } from 'hono'
 import { requireKey } from './auth.ts'
-import { unifiedError } from './errors.ts'
+import { refusedCredentials, unifiedError } from './errors.ts'
 import { INTEGRATIONS, integrationByType, integrationOf } from './integrations/index.ts'
 import type { Call, Operation, StandinState } from './state.ts'
 import { connectionWire, integrationWire } from './support.ts'
@@ -23,7 +23,9 @@ export function unifiedRoutes(state: StandinState) {
     const call: Call = { op, connection, status: 0, at: Date.now() }
     state.calls.push(call)
     const fault = state.takeFault(op)
-    const response = fault?.status
+    const response = connection && state.refused.has(connection)
+      ? refusedCredentials(c)
+      : fault?.status
       ? unifiedError(c, fault.status, `Stand-in fault: ${fault.status}`, fault.retry_after ? { 'retry-after': fault.retry_after } : {})
       : answer(c)
     call.status = response.status

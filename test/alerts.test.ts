@@ -64,19 +64,19 @@ describe('alerts', () => {
   })
 
   it('tells ops again, at most once an hour, while a condition lasts', async () => {
-    await standin.faults([{ operations: ['lead.create'], status: 401 }])
-    const id = await idOf(await postJson('/forms/contact', { email: unique('cred') }))
-    await waitFor(async () => (await env.DB.prepare(`SELECT count(*) AS n FROM submission_attempts WHERE submission_id = ?1 AND status = 401`).bind(id).first<number>('n'))! > 0, 20_000, 'a 401 attempt')
+    // A submission whose message was lost: queued, with no news for over an hour.
+    const id = await idOf(await postJson('/forms/contact', { email: unique('stuck') }))
+    await waitForState(id, 'written')
     const at = Date.now()
+    await env.DB.prepare(`UPDATE submissions SET state = 'queued', updated_at = ?2 WHERE id = ?1`).bind(id, at - 2 * 60 * MINUTE).run()
     await cron(at)
-    const [first] = await waitForTold('The CRM connection is refusing our credentials')
-    expect(first).toContain('Unified answered 401')
-    // Still refused 61 minutes later (new attempts within the window): told again, as "Still".
-    await env.DB.prepare(`UPDATE submission_attempts SET at = ?2 WHERE submission_id = ?1`).bind(id, at + 61 * MINUTE).run()
+    const [first] = await waitForTold('Submissions are stuck')
+    expect(first).toContain('no news for over an hour')
+    // Still stuck 61 minutes later: told again, as "Still".
     await cron(at + 61 * MINUTE)
-    const [still] = await waitForTold('Still: The CRM connection is refusing our credentials')
+    const [still] = await waitForTold('Still: Submissions are stuck')
     expect(still).toBeTruthy()
-    await standin.faults([])
+    await env.DB.prepare(`DELETE FROM submissions WHERE id = ?1`).bind(id).run()
   })
 
   it('tells ops of a source whose secret is missing while deliveries arrive, naming the secret and not the delivery', async () => {

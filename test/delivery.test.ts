@@ -166,13 +166,20 @@ describe('retention', () => {
 })
 
 describe('errors a newcomer meets', () => {
-  it('says on the status page what to check when Unified refuses the key', async () => {
+  it('says on the status page what to check when Unified refuses the key, and holds the lead until it is taken', async () => {
     await standin.faults([{ status: 401 }])
     const id = await accept({ email: unique('key') })
-    const failed = await waitForState(id, 'failed')
-    expect(failed.last_error).toContain('check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID')
+    // A refused key holds the connection rather than failing its leads (test/held.test.ts).
+    const held = await waitForState(id, 'held')
+    expect(held.last_error).toContain('check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID')
     const page = await (await operatorApi('/')).text()
     expect(page).toContain('check UNIFIED_API_KEY and UNIFIED_CONNECTION_ID')
+    // The key taken again: the connection's probe releases it and writes the lead, so later tests find conn-test answering.
+    await standin.faults([])
+    const { env } = await import('cloudflare:workers')
+    const { runDurableObjectAlarm } = await import('cloudflare:test')
+    await runDurableObjectAlarm(env.CRM_GATE.get(env.CRM_GATE.idFromName('conn-test')))
+    await waitForState(id, 'written')
   })
 
   it('keeps leads queued, not dead-lettered, while UNIFIED_API_KEY is missing', async () => {

@@ -63,12 +63,15 @@ describe('rate limits as CRMs send them', () => {
     expect(calls.filter((c) => c.op === 'contact.create' && c.status === 200)).toHaveLength(3)
   }, 90_000)
 
-  it('a 403 that is not a limit still fails at once, with the key hint', async () => {
+  it('a 403 that is not a limit holds the connection at once (not paced, no attempt spent), with the key hint', async () => {
+    // A connection of its own: a held one waits for its probe (test/held.test.ts), and the others here write to conn-test.
+    const connection = `forbidden-${crypto.randomUUID().slice(0, 6)}`
     await standin.faults([{ operations: ['lead.create'], status: 403, times: 1 }])
-    const [id] = await burst('conn-test', 1)
-    const row = await waitForState(id!, 'failed', 30_000)
+    const [id] = await burst(connection, 1)
+    const row = await waitForState(id!, 'held', 30_000)
     expect(row.last_error).toContain(KEY_HINT)
-    expect((await standin.counters())['lead.create']).toBe(1)
+    expect(row.attempts).toBe(0)
+    expect((await callsOf(connection)).filter((c) => c.op === 'lead.create')).toHaveLength(1)
   }, 60_000)
 
   it('backs off a 503 without Retry-After: five in a row, still written, no attempt spent', async () => {

@@ -546,3 +546,18 @@ describe('the SDK parses what the stand-in answers', () => {
     expect(!res.ok && (res.error as { statusCode?: number }).statusCode).toBe(501)
   })
 })
+
+describe('a connection whose credentials are refused', () => {
+  it('answers every call of that connection 401 with Unified’s error body until taken again; others answer', async () => {
+    const { app, client } = fresh()
+    expect(await client.credentials(CONN, true)).toEqual({ id: CONN, refused: true })
+    const refused = await client.crm(CONN, 'lead').list({ limit: 1 })
+    expect(refused).toMatchObject({ status: 401, error: { statusCode: 401, error: 'Unauthorized' } })
+    expect((await client.unified.connection(CONN)).status).toBe(401)
+    expect((await client.crm('conn-other', 'lead').list({ limit: 1 })).status).toBe(200)
+    await client.credentials(CONN, false)
+    expect((await client.crm(CONN, 'lead').list({ limit: 1 })).status).toBe(200)
+    const bad = await app.request('/_standin/connections/x/credentials', { method: 'POST', body: '{"refused":"yes"}', headers: { 'content-type': 'application/json' } })
+    expect(bad.status).toBe(400)
+  })
+})

@@ -59,6 +59,12 @@ export function limitOf(status: number | undefined, body: string | undefined, re
   return undefined
 }
 
+/**
+ * Unified refused our credentials for the connection (a 401, or a 403 that is not a rate limit):
+ * no lead of that connection can be written until someone fixes it, so the connection is held.
+ */
+export const refusesCredentials = (status: number | undefined, limit?: Limit): boolean => status === 401 || (status === 403 && limit === undefined)
+
 /** A 4xx whose words say the integration lacks the feature; the body is read for this only, never kept. */
 const SAYS_UNSUPPORTED = /not (implemented|supported)|unsupported (object|method|operation)/i
 

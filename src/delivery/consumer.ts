@@ -1,24 +1,30 @@
 /**
  * The queue consumer: each message to its person's writer; ack only what was
  * written (and logged), retry what may succeed later, mark failed what never
- * will or has run out of attempts. Nothing is dropped silently.
+ * will or has run out of attempts, hold what waits for a connection that
+ * refuses our credentials (held.ts resumes it). Nothing is dropped silently.
+ * Every state it records goes through store/states.ts.
  *
  * The person is found first, in the identity ledger (store/ledger.ts): every
  * identifier the submission brings, hashed, resolved to one person of this
  * connection, before anything is searched or created in the CRM.
  */
 import { deliverySettings, UNSUPPORTED_FIX, whereConfigured } from '../config'
+import { refusesCredentials } from '../crm/errors'
 import type { LeadDraft } from '../lead/draft'
 import { hashesOf, hashIdentifier, identifiersOf } from '../lead/identity'
 import { type AnyLeadMessage, type LeadMessage, type LeadReader, type Origin, type Payload, upgrade, type WriteOutcome } from '../lead/message'
 import { log } from '../log'
-import { notifyFailed, notifyWritten } from '../notify/enqueue'
+import { notifyFailed, notifyHeld, notifyWritten } from '../notify/enqueue'
 import { erasedSince, forgetSubmission } from '../store/erasure'
 import { type Claim, linkIdentifiers, releaseLinks, resolvePerson } from '../store/ledger'
-import { deleteBlobs } from '../store/blobs'
+import { deleteBlobs, putPayload } from '../store/blobs'
 import { describeStorageError } from '../store/schema'
-import { getSubmission, recordOutcome, storedPayload } from '../store/submissions'
+import { recordOutcome } from '../store/states'
+import { getSubmission, storedPayload } from '../store/submissions'
 import { retryDelay } from './backoff'
+import { gateFor } from './crm-gate'
+import { heldReason } from './held'
 import { writerFor } from './lead-writer'
 
 /** When the person submitted: the sender's own time when it gives one (a provider's late redelivery), else when it was received. */
@@ -95,14 +101,13 @@ async function later(message: Message<AnyLeadMessage>, m: LeadMessage, env: Env,
   message.ack()
 }
 
-/** `readLead`: how a lead the webhook only named (payload.fetch) is read back; index.ts passes the sources' reader. */
-export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLead?: LeadReader): Promise<void> {
-  const m = upgrade(message.body)
-  const started = Date.now()
-  const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
-  // Failed attempts: those of this message, and those spent before it was sent again after waiting for the CRM's pace.
-  const attempts = (m.spent ?? 0) + message.attempts
-  const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
+type Ids = { submission: string; source: string; form: string; attempts: number }
+
+/**
+ * The submission's lead as a draft: carried by the message, kept in D1 when it was too large,
+ * or read back from an ad platform. Null when there is nothing to write, the message settled here.
+ */
+async function draftOf(message: Message<AnyLeadMessage>, m: LeadMessage, env: Env, attempts: number, ids: Ids, readLead?: LeadReader): Promise<LeadDraft | null> {
   const payload: Payload | null = m.payload ?? (await storedPayload(env, m.id))
   if (!payload) {
     const row = await getSubmission(env.DB, m.id)
@@ -110,89 +115,140 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
     if (row?.state === 'written') {
       message.ack()
       log('info', 'lead already written (a redelivery)', ids)
-      return
+      return null
     }
     // No row at all: erased or purged with its payload; a row made now would say nothing, and bring back an erased submission's id.
     if (!row) {
       message.ack()
       log('info', 'lead dropped: its row and stored payload are gone (erased or purged)', ids)
-      return
+      return null
     }
     // Too large for the queue and no longer in D1 (purged by retention): nothing left to write.
     await recordOutcome(env.DB, m, null, { state: 'failed', attempts, lastError: 'the stored lead is gone (submission log retention)' }, { unlessWritten: true })
     message.ack()
     log('error', 'lead payload missing', ids)
+    return null
+  }
+  if (!payload.fetch) return payload.draft
+  // An ad platform's lead: read back now (and again on every replay), so what is written is what the platform holds today.
+  if (!readLead) throw new Error('no reader for a lead to read back')
+  const read = await readLead(env, m.origin, payload.fetch, new Date(m.receivedAt))
+  if ('ignored' in read) {
+    await recordOutcome(env.DB, m, null, { state: 'ignored', attempts, lastError: read.ignored })
+    message.ack()
+    log('info', 'lead ignored when read back', { ...ids, reason: read.ignored })
+    return null
+  }
+  if ('wait' in read) {
+    await later(message, m, env, attempts, Math.max(1, Math.ceil(read.retryAfter)), read.wait)
+    log(read.alert ? 'error' : 'info', 'lead read back later', { ...ids, delaySeconds: read.retryAfter, alert: read.alert })
+    return null
+  }
+  return read.draft
+}
+
+/** What a write left for the log: the outcome, and who it was for. */
+interface Written {
+  outcome: WriteOutcome
+  keyHash: string | null
+  person?: string
+  /** Every identifier's hash, so the operator console finds the submission by any email or phone. */
+  keys: string[]
+}
+
+/**
+ * Writes the submission as its person's: resolved in the identity ledger, written by that person's
+ * writer, the ledger's links kept as the CRM took them. A person merged into another between
+ * resolving and writing is resolved again (a few times at most). `erased`: the person was erased.
+ */
+async function writePerson(env: Env, connection: string, m: LeadMessage, draft: LeadDraft, secret: string): Promise<Written | { erased: string }> {
+  for (let round = 0; ; round++) {
+    const identity = await identify(env, connection, m, draft, secret)
+    if ('erased' in identity) return { erased: 'the person was erased after sending it' }
+    const who = identity.who
+    const person = 'person' in who ? who.person : undefined
+    let outcome: WriteOutcome
+    try {
+      outcome = await writerFor(env, connection, who).write(m.id, identity.draft, connection, person)
+    } catch (error) {
+      // The Durable Object itself failed (reset, overloaded): always worth another try.
+      outcome = failedOutcome(`lead writer: ${(error as Error).name}`)
+    }
+    // The person was erased while this waited for their writer: nothing of it is kept.
+    if (!outcome.ok && outcome.erased) return { erased: 'the person was erased while it waited' }
+    const hashes = (values: string[] | undefined) => (values ?? []).map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
+    if (outcome.ok && outcome.refused?.length && person) await releaseLinks(env.DB, connection, person, m.id, hashes(outcome.refused))
+    // On the person's own new record: theirs from now on.
+    if (outcome.ok && outcome.carried?.length && person) await linkIdentifiers(env.DB, connection, person, m.id, hashes(outcome.carried))
+    if (outcome.ok || !outcome.reroute || round === 2) return { outcome, keyHash: identity.keyHash, person, keys: [...identity.hashOf.values()] }
+  }
+}
+
+/**
+ * The submission waits for its connection: state `held`, its lead kept, no attempt spent (this
+ * delivery's is given back), the message acknowledged. The connection's probe re-queues it.
+ */
+async function holdSubmission(message: Message<AnyLeadMessage>, env: Env, m: LeadMessage, draft: LeadDraft, connection: string, reason: string, attempts: number, ids: Ids, w: Omit<Written, 'outcome'>) {
+  await keepPayload(env, m)
+  await recordOutcome(env.DB, m, w.keyHash, { state: 'held', attempts: attempts - 1, lastError: reason, connection, keys: w.keys, person: w.person })
+  message.ack()
+  log('warn', 'lead held: its CRM connection refuses our credentials', { ...ids, connection })
+  await notifyHeld(env, m, draft, reason)
+}
+
+/**
+ * Before a lead waits without its message (failed, held): its payload in R2, for the replay or the
+ * resume. The intake put it there after answering; that put may have failed, and the message is the
+ * one copy left once it is acknowledged.
+ */
+async function keepPayload(env: Env, m: LeadMessage): Promise<void> {
+  if (m.payload) await putPayload(env.BUCKET, m.id, JSON.stringify(m.payload))
+}
+
+/** `readLead`: how a lead the webhook only named (payload.fetch) is read back; index.ts passes the sources' reader. */
+export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLead?: LeadReader): Promise<void> {
+  const m = upgrade(message.body)
+  const started = Date.now()
+  // Failed attempts: those of this message, and those spent before it was sent again after waiting for the CRM's pace.
+  const attempts = (m.spent ?? 0) + message.attempts
+  const ids = { submission: m.id, source: m.origin.source, form: m.origin.form, attempts }
+  const draft = await draftOf(message, m, env, attempts, ids, readLead)
+  if (!draft) return
+  // Identity, serialization, the pace and a hold are per connection: the same email in two CRMs is two people.
+  const connection = draft.plan?.connection || env.UNIFIED_CONNECTION_ID
+  if (!env.HASH_SECRET || !connection) {
+    const missing = !env.HASH_SECRET
+      ? 'HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`'
+      : 'UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml'
+    return settle(message, env, m, draft, started, ids, { outcome: failedOutcome(missing), keyHash: null, keys: [] })
+  }
+  const gate = gateFor(env, connection)
+  // A held connection refuses our credentials: the lead waits without a call to the CRM.
+  const hold = await gate.held()
+  if (hold) {
+    const keys = await hashesOf(draft, env.HASH_SECRET)
+    return holdSubmission(message, env, m, draft, connection, hold.reason, attempts, ids, { keyHash: keys[0] ?? null, keys })
+  }
+  const w = await writePerson(env, connection, m, draft, env.HASH_SECRET)
+  if ('erased' in w) {
+    await forgetSubmission(env, m.id)
+    message.ack()
+    log('info', `lead dropped: ${w.erased}`, ids)
     return
   }
-  let draft: LeadDraft
-  if (payload.fetch) {
-    // An ad platform's lead: read back now (and again on every replay), so what is written is what the platform holds today.
-    if (!readLead) throw new Error('no reader for a lead to read back')
-    const read = await readLead(env, m.origin, payload.fetch, new Date(m.receivedAt))
-    if ('ignored' in read) {
-      await recordOutcome(env.DB, m, null, { state: 'ignored', attempts, lastError: read.ignored })
-      message.ack()
-      log('info', 'lead ignored when read back', { ...ids, reason: read.ignored })
-      return
-    }
-    if ('wait' in read) {
-      await later(message, m, env, attempts, Math.max(1, Math.ceil(read.retryAfter)), read.wait)
-      log(read.alert ? 'error' : 'info', 'lead read back later', { ...ids, delaySeconds: read.retryAfter, alert: read.alert })
-      return
-    }
-    draft = read.draft
-  } else {
-    draft = payload.draft
+  if (!w.outcome.ok && !w.outcome.paced && refusesCredentials(w.outcome.status)) {
+    // Our credentials were refused: the connection is held (once), and this lead waits with the others.
+    const held = await gate.hold(connection, heldReason(w.outcome.status))
+    return holdSubmission(message, env, m, draft, connection, held.reason, attempts, ids, w)
   }
-  // Identity, serialization and the Retry-After gate are per connection: the same email in two CRMs is two people.
-  const connection = draft.plan?.connection || env.UNIFIED_CONNECTION_ID
-  let keyHash: string | null = null
-  let person: string | undefined
-  // Every identifier's hash, so the operator console finds the submission by any email or phone.
-  let keys: string[] = []
-  let outcome: WriteOutcome
-  if (!env.HASH_SECRET) {
-    outcome = failedOutcome('HASH_SECRET is not set, so leads wait in the queue: set it with `npx wrangler secret put HASH_SECRET`')
-  } else if (!connection) {
-    outcome = failedOutcome('UNIFIED_CONNECTION_ID is not set, so leads wait in the queue: set it under [vars] in wrangler.toml')
-  } else {
-    // A person merged into another between resolving and writing is resolved again (a few times at most).
-    for (let round = 0; ; round++) {
-      const identity = await identify(env, connection, m, draft, env.HASH_SECRET)
-      if ('erased' in identity) {
-        await forgetSubmission(env, m.id)
-        message.ack()
-        log('info', 'lead dropped: the person was erased after sending it', ids)
-        return
-      }
-      keyHash = identity.keyHash
-      keys = [...identity.hashOf.values()]
-      const who = identity.who
-      person = 'person' in who ? who.person : undefined
-      try {
-        outcome = await writerFor(env, connection, who).write(m.id, identity.draft, connection, 'person' in who ? who.person : undefined)
-      } catch (error) {
-        // The Durable Object itself failed (reset, overloaded): always worth another try.
-        outcome = failedOutcome(`lead writer: ${(error as Error).name}`)
-      }
-      if (!outcome.ok && outcome.erased) {
-        // The person was erased while this waited for their writer: nothing of it is kept.
-        await forgetSubmission(env, m.id)
-        message.ack()
-        log('info', 'lead dropped: the person was erased while it waited', ids)
-        return
-      }
-      if (outcome.ok && outcome.refused?.length && 'person' in who) {
-        const refused = outcome.refused.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h)
-        await releaseLinks(env.DB, connection, who.person, m.id, refused)
-      }
-      if (outcome.ok && outcome.carried?.length && 'person' in who) {
-        // On the person's own new record: theirs from now on.
-        await linkIdentifiers(env.DB, connection, who.person, m.id, outcome.carried.map((v) => identity.hashOf.get(v)).filter((h): h is string => !!h))
-      }
-      if (outcome.ok || !outcome.reroute || round === 2) break
-    }
-  }
+  return settle(message, env, m, draft, started, ids, w)
+}
+
+/** Logs the write's outcome and settles the message: acked when written or failed for good, retried or sent again later otherwise. */
+async function settle(message: Message<AnyLeadMessage>, env: Env, m: LeadMessage, draft: LeadDraft, started: number, ids: Ids, w: Written): Promise<void> {
+  const { outcome, keyHash, person, keys } = w
+  const { attempts } = ids
+  const { DELIVERY_MAX_ATTEMPTS, DELIVERY_BASE_DELAY_SECONDS } = deliverySettings(env)
   if (outcome.ok) {
     const action = outcome.double ? 'repeat' : outcome.action
     await recordOutcome(env.DB, m, keyHash, {
@@ -235,6 +291,7 @@ export async function deliver(message: Message<AnyLeadMessage>, env: Env, readLe
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
   const reason = withFix(outcome.error, outcome.unsupported, m.origin, outcome.status)
+  await keepPayload(env, m)
   await recordOutcome(env.DB, m, keyHash, {
     state: 'failed',
     attempts,
@@ -269,6 +326,7 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
     return
   }
   // The row keeps the lead for a replay, so an erasure must find it by every identifier in it.
+  await keepPayload(env, m)
   await recordOutcome(env.DB, m, keys[0] ?? null, {
     state: 'failed',
     attempts: 0,

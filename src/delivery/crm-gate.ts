@@ -10,6 +10,10 @@
  * the connection 1 s, then 2, 4… while they keep coming. One Durable Object per connection,
  * so every writer of that connection shares it; one round trip per call.
  *
+ * It also holds the connection (held.ts): a 401, or a 403 that is not a rate
+ * limit, marks it held; its leads wait in D1, an alarm probes it every minute,
+ * and the first answer re-queues them all.
+ *
  * (The class keeps its first name, CrmGate, from when it only held a
  * Retry-After: renaming a Durable Object class takes a migration.)
  */
@@ -20,6 +24,9 @@ import { readCapabilities } from '../crm/integration'
 import { type Capabilities, fallback } from '../crm/support'
 import { sha256Hex } from '../lead/identity'
 import { metered } from '../meter'
+import { clearHeld, markHeld, markProbed } from '../store/held-connections'
+import { onHeld, onResumed } from './connection-hooks'
+import { PROBE_EVERY_MS, probe, requeueHeld } from './held'
 
 /** What the CRM supports is read again after a day… */
 export const SUPPORT_MAX_AGE_MS = 24 * 60 * 60_000
@@ -41,6 +48,12 @@ const MAX_BACKOFF_S = 300
 const BACKOFF_RESET_MS = 60_000
 
 export type Permit = { waitedMs: number } | { deferMs: number }
+
+/** A held connection: why, and since when. */
+export interface Hold {
+  reason: string
+  since: number
+}
 
 /** A call waiting for its slot; re-planned when the CRM says 429 (its slot may now be inside a Retry-After). */
 interface Waiter {
@@ -228,6 +241,64 @@ export class CrmGate extends DurableObject<Env> {
     const n = (await this.ctx.storage.get<number>(key)) ?? 0
     await this.ctx.storage.put(key, n + 1)
     return n
+  }
+
+  /** Whether the connection is held now (one round trip; the consumer asks before it writes). */
+  async held(): Promise<Hold | null> {
+    return (await this.ctx.storage.get<Hold>('held')) ?? null
+  }
+
+  /**
+   * Holds the connection: its leads wait (the consumer marks them held), and the alarm probes it every
+   * minute. Once per transition: onHeld, and the row /healthz?ready and the console read. Returns the hold.
+   */
+  async hold(connection: string, reason: string): Promise<Hold> {
+    const kept = await this.ctx.storage.get<Hold>('held')
+    if (kept) return kept
+    // Writers of the connection refused at once all get here: one transition, one onHeld.
+    this.#holding ??= (async () => {
+      const hold = { reason, since: Date.now() }
+      // D1 first: a hold the operator can't see must not exist (a failure here throws, and the consumer retries).
+      await markHeld(this.env.DB, connection, reason, hold.since)
+      await this.ctx.storage.put({ held: hold, connection })
+      await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
+      await onHeld(this.env, connection, reason)
+      return hold
+    })().finally(() => {
+      this.#holding = undefined
+    })
+    return this.#holding
+  }
+
+  #holding: Promise<Hold> | undefined
+
+  /**
+   * While held: the probe; once it answers, the connection is free again and every held
+   * submission is queued again, then swept once more a minute later (one held by a consumer
+   * that had asked just before the resume). Not held: that last sweep.
+   */
+  override async alarm(): Promise<void> {
+    const connection = await this.ctx.storage.get<string>('connection')
+    if (!connection) return
+    const hold = await this.ctx.storage.get<Hold>('held')
+    if (!hold) {
+      await requeueHeld(this.env, connection)
+      return
+    }
+    const now = Date.now()
+    const answer = await probe(this.env, connection)
+    if (!answer.answers) {
+      await markProbed(this.env.DB, connection, now)
+      await this.ctx.storage.setAlarm(now + PROBE_EVERY_MS)
+      return
+    }
+    await clearHeld(this.env.DB, connection)
+    await this.ctx.storage.delete('held')
+    // What the integration supports could not be read while our credentials were refused: read it again now, not in five minutes.
+    if ((await this.ctx.storage.get<Capabilities>('capabilities'))?.from !== 'unified') await this.ctx.storage.delete('capabilities')
+    const requeued = await requeueHeld(this.env, connection)
+    await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
+    await onResumed(this.env, connection, { heldMs: now - hold.since, requeued })
   }
 
   /** The connection's pace, for the operator and tests. */

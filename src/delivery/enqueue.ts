@@ -13,7 +13,8 @@ import type { LeadMessage, Origin, Payload } from '../lead/message'
 import { log } from '../log'
 import { payloadKey, putPayload } from '../store/blobs'
 import { describeStorageError } from '../store/schema'
-import { recordConsentText, recordReceived, type State } from '../store/submissions'
+import type { State } from '../store/states'
+import { recordConsentText, recordReceived } from '../store/submissions'
 
 /** Seconds a sender is asked to wait when the queue refuses a lead. */
 export const QUEUE_RETRY_AFTER = 30

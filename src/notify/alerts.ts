@@ -20,7 +20,7 @@ export const HOUR_MS = 60 * 60_000
 export const WINDOW_MS = 15 * 60_000
 
 /** The conditions the cron evaluates (and resolves); a caller may alert others under its own names. */
-export const CRON_CONDITIONS = ['failures', 'dead-letters', 'stuck', 'secret-missing', 'crm-credentials'] as const
+export const CRON_CONDITIONS = ['failures', 'dead-letters', 'stuck', 'secret-missing'] as const
 
 /** ALERT_FAILURES: failed submissions within 15 minutes that make an alert. */
 export function failureThreshold(env: object): number {
@@ -86,12 +86,11 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 async function findings(env: Env, now: number): Promise<Finding[]> {
   const since = now - WINDOW_MS
   const threshold = failureThreshold(env)
-  const [failed, dead, stuck, secrets, refused] = await env.DB.batch<Record<string, unknown>>([
+  const [failed, dead, stuck, secrets] = await env.DB.batch<Record<string, unknown>>([
     env.DB.prepare(`SELECT count(*) AS n FROM submissions WHERE state = 'failed' AND updated_at >= ?1 AND updated_at <= ?2`).bind(since, now),
     env.DB.prepare(`SELECT count(DISTINCT submission_id) AS n FROM submission_attempts WHERE at >= ?1 AND at <= ?2 AND attempt = 0 AND state = 'failed'`).bind(since, now),
     env.DB.prepare(`SELECT count(*) AS n FROM submissions WHERE state IN ('queued', 'retrying') AND updated_at < ?1`).bind(now - STUCK_AFTER_MS),
     env.DB.prepare(`SELECT DISTINCT subject FROM alert_signals WHERE signal = 'secret-missing' AND at >= ?1 AND at <= ?2 ORDER BY subject LIMIT 10`).bind(since, now),
-    env.DB.prepare(`SELECT count(*) AS n FROM submission_attempts WHERE at >= ?1 AND at <= ?2 AND status = 401`).bind(since, now),
   ])
   const n = (r: D1Result<Record<string, unknown>> | undefined) => Number(r?.results[0]?.n ?? 0)
   const missing = (secrets?.results ?? []).map((r) => String(r.subject))
@@ -117,13 +116,6 @@ async function findings(env: Env, now: number): Promise<Finding[]> {
       condition: 'secret-missing',
       title: 'Deliveries arrive for a source whose secret is not set',
       ...(missing.length ? { detail: `Refused (503) in the last 15 minutes for want of ${missing.join(', ')}. Set it with npx wrangler secret put ${missing[0]}; the senders retry.` } : {}),
-    },
-    {
-      condition: 'crm-credentials',
-      title: 'The CRM connection is refusing our credentials',
-      ...(n(refused)
-        ? { detail: `Unified answered 401 to ${plural(n(refused), 'write attempt')} in the last 15 minutes: the UNIFIED_API_KEY or the connection's authorization is no longer valid. Check it with npm run check-connection, reauthorize the connection in Unified, then replay.` }
-        : {}),
     },
   ]
 }

@@ -10,7 +10,7 @@ import { chartStart, DAY_MS, HOUR_MS, type Overview } from '../store/browse'
 /** The outcomes the chart stacks, bottom up, and the states each stands for. */
 export const OUTCOMES = [
   { key: 'written', label: 'written', states: ['written'] },
-  { key: 'waiting', label: 'queued or retrying', states: ['queued', 'retrying'] },
+  { key: 'waiting', label: 'queued, retrying or held', states: ['queued', 'retrying', 'held'] },
   { key: 'failed', label: 'failed', states: ['failed'] },
   { key: 'spam', label: 'spam', states: ['spam'] },
   { key: 'ignored', label: 'ignored or duplicate', states: ['ignored', 'duplicate-delivery'] },

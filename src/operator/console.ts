@@ -9,8 +9,10 @@ import type { Owner } from '../lead/draft'
 import type { ChannelHealth } from '../notify/outbox'
 import type { AuditRow } from '../store/audit'
 import { type Overview, type Page, STUCK_CAP } from '../store/browse'
+import type { HeldConnection } from '../store/held-connections'
 import type { Attempt } from '../store/journey'
-import { STATES, type Submission } from '../store/submissions'
+import { mayReplay, STATES } from '../store/states'
+import type { Submission } from '../store/submissions'
 import { chart } from './chart'
 import type { ConnectionReport, ObjectReport } from './connection'
 
@@ -72,6 +74,25 @@ export interface OverviewView {
   crmConfigured: boolean
   notice?: string
   notify?: NotifyStatus
+  held?: HeldView
+}
+
+/** Connections held now (they refuse our credentials), and the submissions waiting for them per source. */
+export interface HeldView {
+  connections: (HeldConnection & { submissions: number })[]
+  bySource: { source: string; n: number }[]
+}
+
+/** One alert per held connection: which, why, since when, and that its leads resume by themselves. */
+function heldAlerts(h: HeldView): string[] {
+  if (!h.connections.length) return []
+  const perSource = h.bySource.map((r) => `${e(r.source)} ${r.n}`).join(', ')
+  return h.connections.map(
+    (c) =>
+      `<div class="alert"><strong>CRM connection ${e(c.connection)} is held</strong> since ${time(c.since)} UTC: ${e(c.reason)}. ` +
+      `${c.submissions} submission${c.submissions === 1 ? ' waits' : 's wait'} (<a href="/operator/?state=held#list">see them</a>)` +
+      `${perSource ? `; held by source: ${perSource}` : ''}. It is probed every minute${c.probed_at ? ` (last ${time(c.probed_at)} UTC)` : ''}; no replay is needed.</div>`,
+  )
 }
 
 const query = (f: ListFilters) => {
@@ -86,7 +107,7 @@ export function overviewPage(v: OverviewView): string {
     'Operator console',
     (v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : '') +
       searchForm() +
-      glance(v.overview, v.connections, v.crmConfigured, v.notify) +
+      glance(v.overview, v.connections, v.crmConfigured, v.notify, v.held) +
       listSection(v) +
       auditSection(v.audit) +
       connectionsSection(v.connections),
@@ -118,7 +139,7 @@ const notifyAlerts = (n: NotifyStatus | undefined): string[] => [
   ...(n?.alerts ?? []).map((a) => `<p class="alert">Alert <strong>${e(a.condition)}</strong> since ${time(a.since)} UTC${a.detail ? `: ${e(a.detail)}` : ''}</p>`),
 ]
 
-export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean, notify?: NotifyStatus): string {
+export function glance(o: Overview, connections: ConnectionReport[], crmConfigured: boolean, notify?: NotifyStatus, held: HeldView = { connections: [], bySource: [] }): string {
   const all = o.timing.find((t) => t.source === '*')
   const count = (state?: string, source?: string) =>
     o.day.filter((r) => (!state || r.state === state) && (!source || r.source === source)).reduce((a, r) => a + r.n, 0)
@@ -128,6 +149,7 @@ export function glance(o: Overview, connections: ConnectionReport[], crmConfigur
     return settled ? `${Math.floor((written / settled) * 1000) / 10}%` : '—'
   }
   const alerts: string[] = []
+  alerts.push(...heldAlerts(held))
   if (!crmConfigured) alerts.push('<p class="alert"><strong>UNIFIED_API_KEY is not set</strong>: leads are queued but cannot be written. Set it with <code>npx wrangler secret put UNIFIED_API_KEY</code>.</p>')
   if (o.open.failed) {
     alerts.push(
@@ -337,10 +359,15 @@ export function journeyPage(v: JourneyView): string {
 export function journeySection(v: JourneyView): string {
   const s = v.submission
   const inFlight = s.state === 'queued' || s.state === 'retrying'
-  const replayable = s.state === 'failed' || isStuck(s, v.now, v.stuckAfterMs)
+  const replayable = mayReplay(s, v.now)
   const steps: Step[] = [{ at: s.received_at, state: 'queued', html: `<b>Received</b> from ${e(s.source)}/${e(s.form)} and queued` }]
   for (const a of v.attempts) {
-    const what = a.attempt === 0 ? '<b>The queue gave up</b> on this message' : `<b>Attempt ${a.attempt}</b>${a.gen ? ` (replay ${a.gen})` : ''}`
+    const what =
+      a.state === 'held'
+        ? '<b>Held</b>, waiting for its CRM connection (no attempt spent)'
+        : a.attempt === 0
+          ? '<b>The queue gave up</b> on this message'
+          : `<b>Attempt ${a.attempt}</b>${a.gen ? ` (replay ${a.gen})` : ''}`
     const detail = [
       badge(a.state),
       a.action ? e(a.action) : '',
@@ -362,6 +389,8 @@ export function journeySection(v: JourneyView): string {
       ? `<b>Written</b> ${duration(s.updated_at - s.received_at)} after receipt.`
       : s.state === 'failed'
         ? '<b>Failed</b>: it waits for a replay (fix the cause first; the reason is above).'
+        : s.state === 'held'
+          ? '<b>Held</b>: its CRM connection refuses our credentials (the reason is above). No attempt is spent waiting; it is written by itself once the connection answers again, no replay needed.'
         : inFlight
           ? `<b>In the queue</b>${isStuck(s, v.now, v.stuckAfterMs) ? ': no news for over an hour, so its message was lost; replay it' : ': the next attempt follows its retry delay'}.`
           : `<b>${e(s.state)}</b>: nothing is written for it.`

@@ -20,22 +20,13 @@ import { channelHealth } from '../notify/outbox'
 import { remap } from '../sources/remap'
 import { type AuditEntry, auditOf, recentAudit, recordAudit } from '../store/audit'
 import { DAY_MS, decodeCursor, overview, type PageFilters, pageSubmissions } from '../store/browse'
+import { heldBySource, heldConnections } from '../store/held-connections'
 import { attemptsOf } from '../store/journey'
-import {
-  abandonReplay,
-  getSubmission,
-  listConsentTexts,
-  listSubmissions,
-  replayable,
-  type State,
-  STATES,
-  STUCK_AFTER_MS,
-  startReplay,
-  type Submission,
-} from '../store/submissions'
+import { abandonReplay, type State, STATES, STUCK_AFTER_MS, startReplay } from '../store/states'
+import { getSubmission, listConsentTexts, listSubmissions, replayable, type Submission } from '../store/submissions'
 import { operatorAuth, sameSiteOnly } from './auth'
 import { type ConnectionReport, checkConnections } from './connection'
-import { glance, journeyPage, journeySection, type ListFilters, type NotifyStatus, overviewPage, unknownPage } from './console'
+import { glance, type HeldView, journeyPage, journeySection, type ListFilters, type NotifyStatus, overviewPage, unknownPage } from './console'
 import { privacy } from './privacy'
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
@@ -101,6 +92,12 @@ async function connectionReports(env: Env): Promise<ConnectionReport[]> {
   return reports
 }
 
+/** The connections held now and what waits for them (the console's alert). */
+const heldView = async (db: D1Database): Promise<HeldView> => {
+  const [connections, bySource] = await Promise.all([heldConnections(db), heldBySource(db)])
+  return { connections, bySource }
+}
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 const HASH = /^[0-9a-f]{64}$/
 
@@ -154,16 +151,17 @@ operator.get('/', consoleHeaders, async (c) => {
   const now = Date.now()
   if (q.part === 'glance') {
     // The 30 s refresh: the numbers only, and the connection check as last seen (not probed again).
-    const [o, notify] = await Promise.all([overview(c.env.DB, STUCK_AFTER_MS, now), notifyStatus(c.env.DB)])
-    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY, notify), 200, NO_STORE)
+    const [o, notify, held] = await Promise.all([overview(c.env.DB, STUCK_AFTER_MS, now), notifyStatus(c.env.DB), heldView(c.env.DB)])
+    return c.html(glance(o, probed?.reports ?? [], !!c.env.UNIFIED_API_KEY, notify, held), 200, NO_STORE)
   }
   const { view, query } = listFilters(q)
-  const [o, page, audit, connections, notify] = await Promise.all([
+  const [o, page, audit, connections, notify, held] = await Promise.all([
     overview(c.env.DB, STUCK_AFTER_MS, now),
     pageSubmissions(c.env.DB, query),
     recentAudit(c.env.DB, 10),
     connectionReports(c.env),
     notifyStatus(c.env.DB),
+    heldView(c.env.DB),
   ])
   const forms = Object.keys(loadForms(c.env)).map((id) => `form/${id}`)
   const webhooks = [c.env.TYPEFORM_WEBHOOK_SECRET ? 'typeform' : '', c.env.STRIPE_WEBHOOK_SECRET ? 'stripe' : '']
@@ -178,6 +176,7 @@ operator.get('/', consoleHeaders, async (c) => {
     crmConfigured: !!c.env.UNIFIED_API_KEY,
     notice: noticeOf(q),
     notify,
+    held,
   })
   return c.html(html, 200, NO_STORE)
 })
@@ -247,7 +246,16 @@ operator.get('/meter', (c) => (meterOn(c.env) ? c.json(readMeter(c.req.query('re
 operator.get('/consents', async (c) => c.json({ consents: await listConsentTexts(c.env.DB) }))
 
 /** What each connection's CRM accepts, read now (its integration's support data, probed read-only where that is unknown), and what the configured sources need of it. */
-operator.get('/connection', async (c) => c.json({ connections: await checkConnections(c.env, (connection) => capabilitiesFor(c.env, connection, true)) }))
+operator.get('/connection', async (c) => {
+  const [connections, held] = await Promise.all([checkConnections(c.env, (connection) => capabilitiesFor(c.env, connection, true)), heldConnections(c.env.DB)])
+  // A held connection refuses our credentials: said beside its report (and listed, for one no source names any more).
+  const holdOf = (connection: string) => held.find((h) => h.connection === connection)
+  const asHeld = (h: (typeof held)[number]) => ({ reason: h.reason, since: new Date(h.since).toISOString(), submissions: h.submissions })
+  return c.json({
+    connections: connections.map((r) => (holdOf(r.connection) ? { ...r, held: asHeld(holdOf(r.connection)!) } : r)),
+    held: held.map((h) => ({ connection: h.connection, ...asHeld(h) })),
+  })
+})
 
 const invalid = (name: string, reason: string) => problem(400, 'invalid-query', 'Invalid filters', { 'invalid-params': [{ name, reason }] })
 

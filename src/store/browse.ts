@@ -46,7 +46,7 @@ export interface Page {
 const COLUMNS = ['id', 'received_at', 'updated_at', 'source', 'form', 'key_hash', 'state', 'attempts', 'crm_lead_id', 'crm_ids', 'action', 'last_error', 'gen']
 
 /** States that are few (so their index is the narrowest way in), even in a log of written leads. */
-const RARE: readonly string[] = ['queued', 'retrying', 'failed']
+const RARE: readonly string[] = ['queued', 'retrying', 'failed', 'held']
 
 /**
  * The index a list reads: the narrowest one whose equality columns the filters
@@ -125,8 +125,8 @@ export interface Overview {
   timing: { source: string; n: number; median: number; p95: number }[]
   /** Over the last 24 hours, per source: submissions written with warnings (a field refused or dropped, an event not taken). */
   warned: { source: string; n: number }[]
-  /** Submissions waiting now (queued, retrying) or for the operator (failed), of any age. */
-  open: Record<'queued' | 'retrying' | 'failed', number>
+  /** Submissions waiting now (queued, retrying), for the operator (failed) or for their connection (held), of any age. */
+  open: Record<'queued' | 'retrying' | 'failed' | 'held', number>
   /** Queued or retrying with no news for an hour: their message was lost; replay them. Counted up to STUCK_CAP. */
   stuck: number
   /** Ad platforms' sources whose token is refused now: their leads are held (store/token-alerts.ts). */
@@ -164,7 +164,7 @@ export function overviewQueries(db: D1Database, now: number, stuckBefore: number
       .prepare(`SELECT source, bucket, sum(n) AS n FROM submission_timing WHERE hour >= ?1 GROUP BY source, bucket HAVING sum(n) > 0`)
       .bind(day),
     warned: db.prepare(`SELECT source, sum(warned) AS n FROM submission_hours WHERE hour >= ?1 GROUP BY source HAVING sum(warned) > 0`).bind(day),
-    open: db.prepare(`SELECT state, n FROM submission_states WHERE state IN ('queued', 'retrying', 'failed')`),
+    open: db.prepare(`SELECT state, n FROM submission_states WHERE state IN ('queued', 'retrying', 'failed', 'held')`),
     stuck: db
       .prepare(
         `SELECT count(*) AS n FROM (SELECT 1 FROM submissions INDEXED BY submissions_state_received_id
@@ -229,7 +229,7 @@ export async function overview(db: D1Database, stuckAfterMs: number, now = Date.
     day: day!.results as Overview['day'],
     timing,
     warned: warned!.results as Overview['warned'],
-    open: { queued: counts.queued ?? 0, retrying: counts.retrying ?? 0, failed: counts.failed ?? 0 },
+    open: { queued: counts.queued ?? 0, retrying: counts.retrying ?? 0, failed: counts.failed ?? 0, held: counts.held ?? 0 },
     stuck: ((stuck!.results[0] as { n: number } | undefined)?.n ?? 0),
     tokens: tokens!.results as unknown as TokenAlert[],
   }

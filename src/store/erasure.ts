@@ -5,6 +5,7 @@
  * else) so that anything of theirs received before it is dropped, not written.
  */
 import { deleteBlobs } from './blobs'
+import { erasedStatements } from './states'
 
 export interface PersonRef {
   connection: string
@@ -60,9 +61,6 @@ export async function submissionsOf(db: D1Database, people: PersonRef[], hashes:
   return results
 }
 
-/** The tables that keep a submission by its id beside the log itself: every identifier's hash, each attempt. */
-const SIDE_TABLES = ['submission_keys', 'submission_attempts']
-
 const tombstone = (db: D1Database, hashes: string[], now: number) => {
   const tomb = db.prepare(`INSERT INTO tombstones (hash, erased_at) VALUES (?1, ?2) ON CONFLICT (hash) DO UPDATE SET erased_at = ?2`)
   return hashes.map((h) => tomb.bind(h, now))
@@ -79,13 +77,8 @@ export async function tombstones(db: D1Database, hashes: string[], now = Date.no
 
 /** Deletes the rows, the ledger's entries and people, and leaves a tombstone per hash; returns what was removed. */
 export async function erase(db: D1Database, people: PersonRef[], hashes: string[], submissions: string[], now = Date.now()) {
-  const side = SIDE_TABLES
-  const statements: D1PreparedStatement[] = []
-  for (let i = 0; i < submissions.length; i += 50) {
-    const ids = submissions.slice(i, i + 50)
-    statements.push(db.prepare(`DELETE FROM submissions WHERE id IN (${list(ids.length, 1)})`).bind(...ids))
-    for (const t of side) statements.push(db.prepare(`DELETE FROM ${t} WHERE submission_id IN (${list(ids.length, 1)})`).bind(...ids))
-  }
+  // erased: the submissions' last state, whatever they were in (held ones too); states.ts says how.
+  const statements: D1PreparedStatement[] = erasedStatements(db, submissions)
   for (const p of people) {
     statements.push(db.prepare(`DELETE FROM identities WHERE connection = ?1 AND person = ?2`).bind(p.connection, p.person))
     statements.push(db.prepare(`DELETE FROM people WHERE connection = ?1 AND id = ?2`).bind(p.connection, p.person))

@@ -20,6 +20,8 @@ export const SCHEMA = {
     { migration: '0007_privacy', sql: 'SELECT hash, erased_at FROM tombstones LIMIT 0' },
     { migration: '0008_company_ledger', sql: 'SELECT connection, hash, company, linked_at FROM company_keys LIMIT 0' },
     { migration: '0009_warnings', sql: 'SELECT warnings, warned FROM submissions LIMIT 0' },
+    { migration: '0010_held', sql: 'SELECT connection FROM submissions LIMIT 0' },
+    { migration: '0010_held', sql: 'SELECT connection, reason, since, probed_at FROM held_connections LIMIT 0' },
     { migration: '0011_notifications', sql: 'SELECT key, channel, state, attempts, lease_until FROM notifications LIMIT 0' },
     { migration: '0011_notifications', sql: 'SELECT condition, state, since, told_at FROM alerts LIMIT 0' },
     { migration: '0011_notifications', sql: 'SELECT signal, subject, at FROM alert_signals LIMIT 0' },

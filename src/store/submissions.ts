@@ -18,8 +18,10 @@ import { deleteBlobs, getPayload, payloadKey, putPayload, readPayload } from './
 import { attemptStatement, keysStatement, purgeJourneyStatements } from './journey'
 import { isSchemaError } from './schema'
 
-export const STATES = ['queued', 'retrying', 'written', 'failed', 'ignored', 'duplicate-delivery', 'spam'] as const
-export type State = (typeof STATES)[number]
+import { mayReplay, type State } from './states'
+
+// A submission's states and their legal moves live in states.ts; re-exported for readers of the log.
+export { STATES, type State, STUCK_AFTER_MS } from './states'
 
 export interface Submission {
   id: string
@@ -80,100 +82,6 @@ export async function recordReceived(
   }
 }
 
-/** The rows of an erased person are never written again: a late outcome of theirs finds a tombstone for one of its keys. */
-const notErased = (keys: string[], first: number) =>
-  keys.length
-    ? `NOT EXISTS (SELECT 1 FROM tombstones WHERE hash IN (${keys.map((_, i) => `?${i + first}`).join(', ')}) AND erased_at >= ?2)`
-    : 'true'
-
-export interface Outcome {
-  state: State
-  attempts: number
-  crmIds?: CrmRecordIds
-  action?: string
-  /** The person of the identity ledger the submission belongs to (an erasure finds its rows by it). */
-  person?: string
-  /** The version of the consent wording the person agreed to with it. */
-  consentVersion?: string
-  lastError?: string
-  /** HTTP status of the failed call, when there was one (the journey's attempt row). */
-  status?: number
-  /** How long the attempt took, ms (the journey's attempt row). */
-  ms?: number
-  /** Keyed hash of every identifier the submission brings, so the operator finds it by any of them. */
-  keys?: string[]
-  /** What the write did otherwise than asked (a written submission's); replaces the row's. */
-  warnings?: string[]
-  /** Who a record the write created belongs to (owner routing), and by which rule. */
-  owner?: Owner
-}
-
-/**
- * The consumer's word on a message of generation `gen`; creates the row if
- * the intake's insert has not landed. The payload itself is in R2 (the row
- * names its key until it is written; the consumer deletes it then).
- * Nothing is written for a person erased since the message was received.
- */
-export async function recordOutcome(
-  db: D1Database,
-  m: { id: string; receivedAt: string; origin: Origin; gen: number },
-  keyHash: string | null,
-  o: Outcome,
-  { unlessWritten = false } = {},
-): Promise<void> {
-  const keys = [...new Set(o.keys ?? (keyHash ? [keyHash] : []))].slice(0, 80)
-  // The payload stays while the lead may need a replay, and goes once it is written (a legacy row's D1 copy too).
-  const written = o.state === 'written'
-  const now = Date.now()
-  const outcome = db
-    .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload_key, gen, crm_ids, person, consent_version, warnings, warned)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19) WHERE ${notErased(keys, 20)}
-       ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
-         key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
-         crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
-         person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
-         warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
-         warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
-         payload = CASE WHEN ?13 THEN NULL ELSE payload END, payload_key = CASE WHEN ?13 THEN NULL WHEN payload IS NOT NULL THEN payload_key ELSE coalesce(payload_key, ?12) END
-       WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')`,
-    )
-    .bind(
-      m.id,
-      Date.parse(m.receivedAt),
-      now,
-      m.origin.source,
-      m.origin.form,
-      keyHash,
-      o.state,
-      o.attempts,
-      o.crmIds?.lead ?? null,
-      o.action ?? null,
-      o.lastError ?? null,
-      written ? null : payloadKey(m.id),
-      written ? 1 : 0,
-      m.gen,
-      unlessWritten ? 1 : 0,
-      o.crmIds ? JSON.stringify(o.crmIds) : null,
-      o.person ?? null,
-      o.consentVersion ?? null,
-      o.warnings?.length ? JSON.stringify(o.warnings) : null,
-      ...keys,
-    )
-  // The attempt is recorded even when a newer generation keeps the row from changing: it happened.
-  const attempt = attemptStatement(db, { id: m.id, gen: m.gen, attempt: o.attempts, at: now, state: o.state, status: o.status, error: o.lastError, action: o.action, ms: o.ms })
-  const keyRows = keys.length ? [keysStatement(db, m.id, Date.parse(m.receivedAt), keys)] : []
-  // Beside the row the outcome wrote (none for an erased person), of this generation.
-  const ownerRows = o.owner ? [db.prepare(`UPDATE submissions SET owner = ?2 WHERE id = ?1 AND gen = ?3`).bind(m.id, JSON.stringify(o.owner), m.gen)] : []
-  try {
-    await db.batch([outcome, attempt, ...keyRows, ...ownerRows])
-  } catch (error) {
-    // Deployed before migration 0006 (readiness says so): the outcome still counts, the journey waits for the schema.
-    if (!isSchemaError(error)) throw error
-    await outcome.run()
-  }
-}
-
 type Stores = Pick<Env, 'DB' | 'BUCKET'>
 
 /**
@@ -187,14 +95,6 @@ export async function storedPayload(env: Stores, id: string): Promise<Payload | 
   return row?.payload ? readPayload(row.payload) : null
 }
 
-/**
- * A submission may be replayed when it failed, or when it has sat in
- * `queued`/`retrying` for this long: longer than any retry delay (15 min)
- * twice over, so its message is gone (a platform dead letter that never
- * reached the log, a lost message).
- */
-export const STUCK_AFTER_MS = 60 * 60_000
-
 export interface Replayable {
   row: Submission
   payload: Payload
@@ -205,37 +105,9 @@ export async function replayable(env: Stores, id: string, now = Date.now()): Pro
   const found = await env.DB.prepare(`SELECT ${COLUMNS}, payload FROM submissions WHERE id = ?1`).bind(id).first<Submission & { payload: string | null }>()
   if (!found) return { row: null }
   const { payload: legacy, ...row } = found
-  const stuck = (row.state === 'queued' || row.state === 'retrying') && row.updated_at < now - STUCK_AFTER_MS
-  if (row.state !== 'failed' && !stuck) return { row }
+  if (!mayReplay(row, now)) return { row }
   const payload = (await getPayload(env.BUCKET, id)) ?? (legacy ? readPayload(legacy) : null)
   return payload ? { ok: { row, payload } } : { row }
-}
-
-/**
- * Starts the next generation of a replayable row, if no one else did since it
- * was read at `gen`: state `queued`, payload the re-mapped one (put in R2 first,
- * so the row's D1 copy, if it had one, goes only once R2 holds its successor).
- * Returns the new generation, or null when the row moved on meanwhile.
- */
-export async function startReplay(env: Stores, id: string, gen: number, payload: Payload, now = Date.now()): Promise<number | null> {
-  const key = await putPayload(env.BUCKET, id, JSON.stringify(payload))
-  const row = await env.DB
-    .prepare(
-      `UPDATE submissions SET state = 'queued', gen = gen + 1, updated_at = ?3, last_error = NULL, payload = NULL, payload_key = ?4
-       WHERE id = ?1 AND gen = ?2 AND (state = 'failed' OR (state IN ('queued', 'retrying') AND updated_at < ?5))
-       RETURNING gen`,
-    )
-    .bind(id, gen, now, key, now - STUCK_AFTER_MS)
-    .first<{ gen: number }>()
-  return row?.gen ?? null
-}
-
-/** A replay that could not be queued goes back to `failed`, unless something newer happened. */
-export async function abandonReplay(db: D1Database, id: string, gen: number, error: string): Promise<void> {
-  await db
-    .prepare(`UPDATE submissions SET state = 'failed', last_error = ?3, updated_at = ?4 WHERE id = ?1 AND gen = ?2 AND state = 'queued'`)
-    .bind(id, gen, error, Date.now())
-    .run()
 }
 
 export interface Filters {
