@@ -76,7 +76,9 @@ describe('alerts', () => {
     await cron(at + 61 * MINUTE)
     const [still] = await waitForTold('Still: Submissions are stuck')
     expect(still).toBeTruthy()
+    // Leaves no firing alert behind for the tests after it (D1 is shared by the file's tests).
     await env.DB.prepare(`DELETE FROM submissions WHERE id = ?1`).bind(id).run()
+    await env.DB.prepare(`DELETE FROM alerts WHERE condition = 'stuck'`).run()
   })
 
   it('tells ops of a source whose secret is missing while deliveries arrive, naming the secret and not the delivery', async () => {

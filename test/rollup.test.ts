@@ -34,7 +34,7 @@ async function expectTrue() {
   expect(b.rolledStates).toEqual(b.states)
   expect(b.rolledWarned).toEqual(b.warned)
   const count = (state: string) => b.states.find((r) => r.state === state)?.n ?? 0
-  expect(b.o.open).toEqual({ queued: count('queued'), retrying: count('retrying'), failed: count('failed') })
+  expect(b.o.open).toEqual({ queued: count('queued'), retrying: count('retrying'), failed: count('failed'), held: count('held') })
   return b
 }
 
