@@ -66,7 +66,10 @@ const level = (v: string | undefined): Level => (v === 'supported' || v === 'sup
 const method = (methods: Record<string, boolean> | undefined, name: string): Level =>
   methods && typeof methods[name] === 'boolean' ? (methods[name] ? 'yes' : 'no') : 'unknown'
 
-function objectSupport(s: IntegrationSupport | undefined): ObjectSupport {
+/** Of the SDK's IntegrationSupport, what this module reads (crm/integration.ts parses no more than this). */
+export type SupportOf = Pick<IntegrationSupport, 'methods' | 'listQuery' | 'listLimit' | 'listOffset' | 'outboundFields' | 'inboundFields'>
+
+function objectSupport(s: SupportOf | undefined): ObjectSupport {
   if (!s) return UNKNOWN
   const fields = s.outboundFields
   const writes = fields ? Object.entries(fields).filter(([, v]) => v !== 'not-supported').map(([k]) => k) : undefined
@@ -88,7 +91,7 @@ function objectSupport(s: IntegrationSupport | undefined): ObjectSupport {
 }
 
 /** The capabilities of an integration from its `support` map; an object Unified lists no support for is unknown. */
-export function capabilitiesOf(integration: string, support: Record<string, IntegrationSupport> | undefined, at = Date.now()): Capabilities {
+export function capabilitiesOf(integration: string, support: Record<string, SupportOf> | undefined, at = Date.now()): Capabilities {
   // Where Unified lists some CRM objects of an integration, one it leaves out is one it doesn't implement (HubSpot's leads).
   const listsCrm = Object.values(SUPPORT_KEYS).some((k) => support?.[k])
   const objects = Object.fromEntries(
