@@ -189,8 +189,8 @@ async function writePerson(env: Env, connection: string, m: LeadMessage, draft: 
  * delivery's is given back), the message acknowledged. The connection's probe re-queues it.
  */
 async function holdSubmission(message: Message<AnyLeadMessage>, env: Env, m: LeadMessage, draft: LeadDraft, connection: string, reason: string, attempts: number, ids: Ids, w: Omit<Written, 'outcome'>) {
-  await keepPayload(env, m)
-  await recordOutcome(env.DB, m, w.keyHash, { state: 'held', attempts: attempts - 1, lastError: reason, connection, keys: w.keys, person: w.person })
+  const kept = await keepPayload(env, m)
+  await recordOutcome(env.DB, m, w.keyHash, { state: 'held', attempts: attempts - 1, lastError: reason, connection, keys: w.keys, person: w.person }, kept)
   message.ack()
   log('warn', 'lead held: its CRM connection refuses our credentials', { ...ids, connection })
   await notifyHeld(env, m, draft, reason)
@@ -201,8 +201,10 @@ async function holdSubmission(message: Message<AnyLeadMessage>, env: Env, m: Lea
  * resume. The intake put it there after answering; that put may have failed, and the message is the
  * one copy left once it is acknowledged.
  */
-async function keepPayload(env: Env, m: LeadMessage): Promise<void> {
-  if (m.payload) await putPayload(env.BUCKET, m.id, JSON.stringify(m.payload))
+async function keepPayload(env: Env, m: LeadMessage): Promise<{ kept: boolean }> {
+  if (!m.payload) return { kept: false }
+  await putPayload(env.BUCKET, m.id, JSON.stringify(m.payload))
+  return { kept: true }
 }
 
 /** `readLead`: how a lead the webhook only named (payload.fetch) is read back; index.ts passes the sources' reader. */
@@ -291,7 +293,7 @@ async function settle(message: Message<AnyLeadMessage>, env: Env, m: LeadMessage
   }
   // Permanent, or out of attempts: the log keeps the lead (for a replay) and the reason, then the message goes.
   const reason = withFix(outcome.error, outcome.unsupported, m.origin, outcome.status)
-  await keepPayload(env, m)
+  const kept = await keepPayload(env, m)
   await recordOutcome(env.DB, m, keyHash, {
     state: 'failed',
     attempts,
@@ -300,7 +302,7 @@ async function settle(message: Message<AnyLeadMessage>, env: Env, m: LeadMessage
     person,
     keys,
     ms: Date.now() - started,
-  })
+  }, kept)
   message.ack()
   log('error', 'lead failed', { ...ids, status: outcome.status, retryable: outcome.retryable })
   await notifyFailed(env, m, draft, reason)
@@ -326,13 +328,13 @@ export async function deadLetter(message: Message<AnyLeadMessage>, env: Env): Pr
     return
   }
   // The row keeps the lead for a replay, so an erasure must find it by every identifier in it.
-  await keepPayload(env, m)
+  const { kept } = await keepPayload(env, m)
   await recordOutcome(env.DB, m, keys[0] ?? null, {
     state: 'failed',
     attempts: 0,
     lastError: 'the queue gave up on this lead after its max_retries deliveries failed (see the log for why); replay it',
     keys,
-  }, { unlessWritten: true })
+  }, { unlessWritten: true, kept })
   message.ack()
   log('error', 'lead dead-lettered by the queue', { submission: m.id, source: m.origin.source, form: m.origin.form })
   // Only when it did mark the row failed: a stale dead letter of a generation written since tells no one it failed.

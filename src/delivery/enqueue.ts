@@ -64,9 +64,9 @@ export async function enqueueLead(env: Pick<Env, 'LEADS' | 'BUCKET'>, message: L
 }
 
 /**
- * Queue the lead, then keep its payload in R2 and log it as `queued` in the
- * submission log after the answer has gone out (the queue, which carries the
- * payload, not the log, is what makes it durable).
+ * Queue the lead, then log it as `queued` (with its payload, for a replay) in
+ * the submission log after the answer has gone out (the queue, which carries
+ * the payload, not the log, is what makes it durable).
  * `consentText`: the source's consent wording, kept once per version when the
  * draft records a consent (GET /operator/consents). `id`: the submission's id
  * when the source needed it first (a form's file is stored under it).
@@ -83,17 +83,12 @@ export async function acceptLead(
   // A lead still to be read back (payload.fetch) holds no identifier yet: the consumer keys its row once it has read it.
   const keys = c.env.HASH_SECRET && payload.draft ? await hashesOf(payload.draft, c.env.HASH_SECRET) : undefined
   const unstored = await enqueueLead(c.env, message)
-  if (unstored !== null) {
-    // For a replay; the consumer reads the message's own copy, so this need not precede the answer.
-    c.executionCtx.waitUntil(
-      putPayload(c.env.BUCKET, message.id, unstored).catch((error: unknown) =>
-        log('error', 'payload not kept in R2', { submission: message.id, error: (error as Error).name }),
-      ),
-    )
-  }
+  // The log row, after the answer (the queue, which carries the payload, is what makes the lead durable). It keeps the
+  // payload for a replay while the lead is in flight: in the same D1 write, not one more R2 put for every lead; a lead
+  // that has to wait without its message (failed, held) is moved to R2 by the consumer, and the written one's is cleared.
   c.executionCtx.waitUntil(
-    recordReceived(c.env.DB, { ...message, state: 'queued', payloadKey: payloadKey(message.id), keys }).catch((error: unknown) =>
-      log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
+    recordReceived(c.env.DB, { id: message.id, receivedAt: message.receivedAt, origin: message.origin, state: 'queued', ...(unstored !== null ? { payload: unstored } : { payloadKey: payloadKey(message.id) }), keys }).catch(
+      (error: unknown) => log('error', 'submission log write failed', { submission: message.id, error: describeStorageError(error) }),
     ),
   )
   const consent = payload.draft?.consent

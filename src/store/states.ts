@@ -96,27 +96,29 @@ export interface Outcome {
  */
 export async function recordOutcome(
   db: D1Database,
-  m: { id: string; receivedAt: string; origin: Origin; gen: number },
+  m: { id: string; receivedAt: string; origin: Origin; gen: number; payload?: Payload },
   keyHash: string | null,
   o: Outcome,
-  { unlessWritten = false } = {},
+  { unlessWritten = false, kept = false } = {},
 ): Promise<void> {
   const keys = [...new Set(o.keys ?? (keyHash ? [keyHash] : []))].slice(0, 80)
-  // The payload stays while the lead may need a replay (or waits, held), and goes once it is written (a legacy row's D1 copy too).
+  // Where the payload is: gone once written; in R2 once the consumer `kept` it there (a lead that waits without its
+  // message: failed, held); else as it was (the intake's D1 copy, or R2's for a lead too large for its message).
   const written = o.state === 'written'
+  const mode = written ? 1 : kept ? 2 : 0
   const now = Date.now()
   const outcome = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload_key, gen, crm_ids, person, consent_version, warnings, warned, connection)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19), ?21 WHERE ${notErased(keys, 22)}
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, key_hash, hash_v, state, attempts, crm_lead_id, action, last_error, payload_key, gen, crm_ids, person, consent_version, warnings, warned, connection, payload)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?16, ?17, ?18, ?19, json_array_length(?19), ?21, ?22 WHERE ${notErased(keys, 23)}
        ON CONFLICT (id) DO UPDATE SET updated_at = ?3, state = ?7, attempts = max(attempts, ?8),
          key_hash = coalesce(?6, key_hash), hash_v = CASE WHEN ?6 IS NULL THEN hash_v ELSE 2 END,
          crm_lead_id = coalesce(?9, crm_lead_id), crm_ids = coalesce(?16, crm_ids), action = coalesce(?10, action), last_error = ?11,
          person = coalesce(?17, person), consent_version = coalesce(?18, consent_version),
          warnings = CASE WHEN ?7 = 'written' THEN ?19 ELSE warnings END,
          warned = CASE WHEN ?7 = 'written' THEN json_array_length(?19) ELSE warned END,
-         payload = CASE WHEN ?13 THEN NULL ELSE payload END,
-         payload_key = CASE WHEN ?13 THEN NULL WHEN payload IS NOT NULL THEN payload_key ELSE coalesce(payload_key, ?12) END,
+         payload = CASE WHEN ?13 > 0 THEN NULL ELSE payload END,
+         payload_key = CASE WHEN ?13 = 1 THEN NULL WHEN ?13 = 2 THEN ?12 ELSE payload_key END,
          connection = ?21
        WHERE submissions.gen <= ?14 AND (?15 = 0 OR submissions.state != 'written')
          AND submissions.state IN (SELECT value FROM json_each(?20))`,
@@ -133,8 +135,8 @@ export async function recordOutcome(
       o.crmIds?.lead ?? null,
       o.action ?? null,
       o.lastError ?? null,
-      written ? null : payloadKey(m.id),
-      written ? 1 : 0,
+      mode === 2 ? payloadKey(m.id) : null,
+      mode,
       m.gen,
       unlessWritten ? 1 : 0,
       o.crmIds ? JSON.stringify(o.crmIds) : null,
@@ -143,6 +145,8 @@ export async function recordOutcome(
       o.warnings?.length ? JSON.stringify(o.warnings) : null,
       JSON.stringify(MAY_BECOME[o.state]),
       o.state === 'held' ? (o.connection ?? null) : null,
+      // A row the consumer makes (its intake's write not landed yet) keeps the lead for a replay as the intake's would.
+      mode === 0 && m.payload ? JSON.stringify(m.payload) : null,
       ...keys,
     )
   // The attempt is recorded even when a newer generation keeps the row from changing: it happened.

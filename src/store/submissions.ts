@@ -54,8 +54,10 @@ export async function recordReceived(
     receivedAt: string
     origin: Origin
     state: State
-    /** The R2 key its payload is kept under (store/blobs.ts), when it holds one. */
+    /** The R2 key its payload is kept under (store/blobs.ts), when it holds one (a lead too large for its message). */
     payloadKey?: string
+    /** Else the payload itself, serialized: the copy for a replay while the lead is in flight (cleared once written). */
+    payload?: string
     /** Why it was not queued (an ignored delivery's reason), shown as the row's last error. */
     reason?: string
     /** Keyed hash of every identifier of the payload: a row that holds a person's data is findable by each of them from the start. */
@@ -65,10 +67,10 @@ export async function recordReceived(
   const at = Date.parse(row.receivedAt)
   const insert = db
     .prepare(
-      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload_key, last_error, key_hash, hash_v)
-       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN 1 ELSE 2 END) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO submissions (id, received_at, updated_at, source, form, state, payload_key, last_error, key_hash, hash_v, payload)
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN 1 ELSE 2 END, ?9) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payloadKey ?? null, row.reason ?? null, row.keys?.[0] ?? null)
+    .bind(row.id, at, row.origin.source, row.origin.form, row.state, row.payloadKey ?? null, row.reason ?? null, row.keys?.[0] ?? null, row.payload ?? null)
   if (!row.keys?.length) {
     await insert.run()
     return
@@ -173,8 +175,11 @@ export async function purgeSubmissions(env: Stores, days: number, now = Date.now
  * Moves payloads kept in D1 (rows from before R2) to R2, `batch` rows per call; run by the
  * daily cron until none is left. A row is cleared only if its payload is still the one copied.
  */
-export async function movePayloadsToR2(env: Stores, batch = 200): Promise<number> {
-  const { results } = await env.DB.prepare(`SELECT id, payload FROM submissions WHERE payload IS NOT NULL LIMIT ?1`).bind(batch).all<{ id: string; payload: string }>()
+export async function movePayloadsToR2(env: Stores, batch = 200, now = Date.now()): Promise<number> {
+  // Not a lead in flight (its D1 copy goes when it is written): only rows a day without news.
+  const { results } = await env.DB.prepare(`SELECT id, payload FROM submissions WHERE payload IS NOT NULL AND updated_at < ?2 LIMIT ?1`)
+    .bind(batch, now - 24 * 60 * 60_000)
+    .all<{ id: string; payload: string }>()
   if (results.length === 0) return 0
   const clear = env.DB.prepare(`UPDATE submissions SET payload = NULL, payload_key = ?2 WHERE id = ?1 AND payload = ?3`)
   const moved = await Promise.all(results.map(async (r) => clear.bind(r.id, await putPayload(env.BUCKET, r.id, r.payload), r.payload)))
