@@ -5,10 +5,16 @@
  * it doubles each second of calls until the first 429, which marks the CRM's
  * ceiling (the calls actually made in the last second); it is then cut and
  * grows back to just under that ceiling, probing above it only slowly. Or it
- * is pinned (UNIFIED_MAX_CALLS_PER_SECOND). A 403 that says a request limit
- * was exceeded is such a refusal too. A 503 that says nothing of when pauses
- * the connection 1 s, then 2, 4… while they keep coming. One Durable Object per connection,
- * so every writer of that connection shares it; one round trip per call.
+ * is pinned (UNIFIED_MAX_CALLS_PER_SECOND): then call starts are counted in a
+ * rolling second, as the CRM counts them, rather than spaced, so a lull's
+ * unused calls are not lost. Unified's own workspace limit is a rolling 60 s
+ * (docs.unified.to/guides/rate_limits_and_retries), and its 429 names the
+ * allowance ("max requests per minute: N"): once named, no rolling minute of
+ * call starts holds more than it, whatever a Retry-After said or left out.
+ * A 403 that says a request limit was exceeded is a refusal too. A 503 that
+ * says nothing of when pauses the connection 1 s, then 2, 4… while they keep
+ * coming. One Durable Object per connection, so every writer of that
+ * connection shares it; one round trip per call.
  *
  * (The class keeps its first name, CrmGate, from when it only held a
  * Retry-After: renaming a Durable Object class takes a migration.)
@@ -33,6 +39,14 @@ const CUT = 0.7
 const TARGET = 0.85
 /** A pinned rate is kept this far below the pin: a CRM's window and the network's jitter are not exact. */
 const PIN_MARGIN = 0.9
+/** Unified's workspace limit counts calls in a rolling minute. */
+const MINUTE_MS = 60_000
+/**
+ * A counted window is kept this much longer than the CRM's: the CRM counts a call from its arrival,
+ * a little after its start here (an RPC back to the writer, then the request on its way).
+ */
+const SECOND_MARGIN_MS = 60
+const MINUTE_MARGIN_MS = 500
 /** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
 /** Quiet this long (or twice the last pause) after a 503, the next one starts again at 1 s. */
@@ -59,6 +73,10 @@ export class CrmGate extends DurableObject<Env> {
   #lastCut = 0
   /** Grant times of the last second, to measure the rate actually reached. */
   #recent: number[] = []
+  /** When calls started (in order), over the longest window counted: what the CRM's rolling windows hold. */
+  #started: number[] = []
+  /** Calls a rolling minute, as Unified's 429 named it (undefined until one has). */
+  #perMinute: number | undefined
   /** 503s without a Retry-After in a row, and when the last came: how long the next pause is. */
   #streak = 0
   #lastRefusal = 0
@@ -72,13 +90,47 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = (await ctx.storage.get<number>('until')) ?? 0
       this.#ceiling = await ctx.storage.get<number>('ceiling')
       if (this.#ceiling) this.#rate = this.#ceiling * TARGET
+      this.#perMinute = await ctx.storage.get<number>('perMinute')
     })
+  }
+
+  /** The rolling windows counted: [calls, window ms]. A pinned rate's second, and the named per-minute allowance. */
+  #windows(pinned: number | undefined): [number, number][] {
+    const windows: [number, number][] = []
+    if (pinned) {
+      const calls = Math.max(1, Math.floor(pinned))
+      windows.push([calls, (calls * 1000) / pinned + SECOND_MARGIN_MS])
+    }
+    if (this.#perMinute) windows.push([this.#perMinute, MINUTE_MS + MINUTE_MARGIN_MS])
+    return windows
+  }
+
+  /** The earliest time after `times` (sorted, none later) at which no counted window would hold one call too many. */
+  #edge(times: number[], pinned: number | undefined): number {
+    let at = 0
+    for (const [calls, windowMs] of this.#windows(pinned)) if (times.length >= calls) at = Math.max(at, times[times.length - calls]! + windowMs)
+    return at
+  }
+
+  /** Starts older than every window counted are forgotten. */
+  #prune(now: number): void {
+    const cutoff = now - MINUTE_MS - MINUTE_MARGIN_MS
+    const keep = this.#started.findIndex((t) => t > cutoff)
+    this.#started = keep < 0 ? [] : keep > 0 ? this.#started.slice(keep) : this.#started
+  }
+
+  /** The first free slot: never inside a Retry-After, after the slots already granted, spaced (adaptive) or within the counted windows. */
+  #first(now: number, pinned: number | undefined): number {
+    this.#prune(now)
+    // Slots granted to waiting calls count as starts: they will be by then.
+    const planned = [...this.#started, ...this.#waiting.map((w) => w.at)].sort((a, b) => a - b)
+    return Math.max(now, this.#pausedUntil, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
   }
 
   /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
   #take(pinned: number | undefined): number {
     const now = Date.now()
-    const slot = Math.max(now, this.#nextFree, this.#pausedUntil)
+    const slot = this.#first(now, pinned)
     this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
     // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
     this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
@@ -95,19 +147,36 @@ export class CrmGate extends DurableObject<Env> {
   async acquire(maxWaitMs: number, pinned?: number): Promise<Permit> {
     await this.#loaded
     const now = Date.now()
-    const first = Math.max(now, this.#nextFree, this.#pausedUntil)
+    const first = this.#first(now, pinned)
     if (first - now > maxWaitMs) return { deferMs: first - now }
     const at = this.#take(pinned)
-    if (at <= now) return { waitedMs: 0 }
+    if (at <= now) {
+      this.#started.push(now)
+      return { waitedMs: 0 }
+    }
     return new Promise<Permit>((resolve) => this.#wait({ at, maxWaitMs, pinned, since: now, resolve, timer: undefined as never }))
   }
 
   #wait(w: Waiter): void {
-    w.timer = setTimeout(() => {
-      this.#waiting = this.#waiting.filter((x) => x !== w)
-      w.resolve({ waitedMs: Date.now() - w.since })
-    }, Math.max(0, w.at - Date.now()))
+    w.timer = setTimeout(() => this.#go(w), Math.max(0, w.at - Date.now()))
     this.#waiting.push(w)
+  }
+
+  /**
+   * A waiting call's slot has come. Its window is counted again from the calls that really started:
+   * under load a timer fires late, and those late starts may fill it; then it waits for the window's edge.
+   */
+  #go(w: Waiter): void {
+    this.#waiting = this.#waiting.filter((x) => x !== w)
+    const now = Date.now()
+    const edge = Math.max(this.#pausedUntil, this.#edge(this.#started, w.pinned))
+    if (edge > now) {
+      w.at = edge
+      this.#wait(w)
+      return
+    }
+    this.#started.push(now)
+    w.resolve({ waitedMs: now - w.since })
   }
 
   /** After a 429, calls already waiting get new slots after the Retry-After, at the new rate (or go back to the queue). */
@@ -117,7 +186,7 @@ export class CrmGate extends DurableObject<Env> {
     this.#nextFree = this.#pausedUntil
     for (const w of waiting) {
       clearTimeout(w.timer)
-      const first = Math.max(Date.now(), this.#nextFree, this.#pausedUntil)
+      const first = this.#first(Date.now(), w.pinned)
       if (first - w.since > w.maxWaitMs) {
         w.resolve({ deferMs: first - Date.now() })
         continue
@@ -153,9 +222,11 @@ export class CrmGate extends DurableObject<Env> {
 
   /**
    * The CRM refused for its rate (a 429, or a 403 saying a request limit was exceeded): no call before
-   * its Retry-After (1 s when it gave none), and a lower rate (once per second, however many calls were in flight).
+   * its Retry-After (1 s when it gave none). A refusal that names its per-minute allowance (Unified's
+   * workspace limit) sets the minute's count, and the second's rate was not at fault; any other lowers
+   * the rate (once per second, however many calls were in flight).
    */
-  async limited(retryAfterSeconds: number | undefined): Promise<void> {
+  async limited(retryAfterSeconds: number | undefined, perMinute?: number): Promise<void> {
     await this.#loaded
     const now = Date.now()
     const until = now + Math.max(1, retryAfterSeconds ?? 1) * 1000
@@ -163,7 +234,15 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = until
       await this.ctx.storage.put('until', until)
     }
-    if (now - this.#lastCut >= 1000) {
+    if (perMinute) {
+      // The refused call was not counted by Unified: it leaves the minute (the latest start stands for it).
+      const refused = this.#started.findLastIndex((t) => t <= now)
+      if (refused >= 0) this.#started.splice(refused, 1)
+      if (perMinute !== this.#perMinute) {
+        this.#perMinute = perMinute
+        await this.ctx.storage.put('perMinute', perMinute)
+      }
+    } else if (now - this.#lastCut >= 1000) {
       this.#lastCut = now
       // What the CRM refused is what it was given in the last second (slots granted for later don't count yet).
       const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
@@ -216,9 +295,14 @@ export class CrmGate extends DurableObject<Env> {
   }
 
   /** The connection's pace, for the operator and tests. */
-  async state(): Promise<{ rate: number; ceiling?: number; pausedUntil: number }> {
+  async state(): Promise<{ rate: number; ceiling?: number; perMinute?: number; pausedUntil: number }> {
     await this.#loaded
-    return { rate: this.#rate, ...(this.#ceiling ? { ceiling: this.#ceiling } : {}), pausedUntil: this.#pausedUntil }
+    return {
+      rate: this.#rate,
+      ...(this.#ceiling ? { ceiling: this.#ceiling } : {}),
+      ...(this.#perMinute ? { perMinute: this.#perMinute } : {}),
+      pausedUntil: this.#pausedUntil,
+    }
   }
 }
 

@@ -70,7 +70,7 @@ export function paceOf(env: Env, connection: string): Pace {
       const permit = await gate.acquire(MAX_INLINE_WAIT_MS, pinned)
       if ('deferMs' in permit) throw new Paced(Math.ceil(permit.deferMs / 1000))
     },
-    limited: (seconds) => gate.limited(seconds),
+    limited: (seconds, perMinute) => gate.limited(seconds, perMinute),
     busy: () => gate.busy(),
   }
 }
@@ -208,6 +208,7 @@ export class LeadWriter extends DurableObject<Env> {
           if (person && !(await lockPerson(this.env.DB, connection, person))) throw new Merged()
         },
         beforeCreate: (object) => storage.put(`createSentAt:${object}`, Date.now()),
+        createInDoubt: async (object) => (await storage.get<number>(`createSentAt:${object}`)) !== undefined,
         createRefused: (object) => storage.delete(object === 'event' ? `eventSentAt:${id}` : `createSentAt:${object}`).then(() => undefined),
         saved: (records) => storage.put('records', records),
         eventUncertain: (await storage.get<number>(`eventSentAt:${id}`)) !== undefined,
