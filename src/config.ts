@@ -41,15 +41,25 @@ export const writeOptions = {
   connection: nonBlank.optional(),
   /** Values a new record gets where the submission has none (`last_name = "Unknown"` for a CRM that requires one). */
   defaults: z.strictObject(Object.fromEntries(DEFAULT_FIELDS.map((f) => [f, nonBlank.max(255).optional()])) as Record<DefaultField, z.ZodOptional<typeof nonBlank>>).default({}),
+  /** `contact+lead` on a CRM that holds no lead without a contact: a contact just made gets its lead without a lead search (one call less). */
+  leads_need_contacts: z.boolean().default(false),
 }
 
 /** A source's write options as the draft carries them. */
-export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string; defaults?: WritePlan['defaults'] }): WritePlan => ({
+export const planOf = (c: {
+  write: WritePlan['write']
+  company: boolean
+  timeline: boolean
+  connection?: string
+  defaults?: WritePlan['defaults']
+  leads_need_contacts?: boolean
+}): WritePlan => ({
   write: c.write,
   company: c.company,
   timeline: c.timeline,
   ...(c.connection ? { connection: c.connection } : {}),
   ...(c.defaults && Object.keys(c.defaults).length ? { defaults: c.defaults } : {}),
+  ...(c.leads_need_contacts ? { leadsNeedContacts: true as const } : {}),
 })
 
 /**

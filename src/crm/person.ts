@@ -45,6 +45,8 @@ export interface PersonOptions {
   dropped?: ReadonlySet<string>
   /** Where a value not kept on the record can still be read (the timeline note), for warnings. */
   alsoOn?: string
+  /** The caller knows the CRM can't hold this record yet (a lead of a contact just made, where leads need contacts): no search. */
+  noneToFind?: boolean
 }
 
 /**
@@ -155,7 +157,7 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     }
     if (existing) via = known.via === 'created' ? 'created' : 'known'
   }
-  if (!existing) {
+  if (!existing && !o.noneToFind) {
     // Every identifier the submission brings, unlinked ones too: a remembered record that is gone
     // (deleted or merged away in the CRM) may live on under any of them, and a create must not duplicate it.
     for (const forms of searchesOf(kind, draft)) {

@@ -110,6 +110,8 @@ export interface WritePlan {
   connection?: string
   /** Values a created record gets where the submission has none; never written over anything, never to an existing record. */
   defaults?: Partial<Record<DefaultField, string>>
+  /** The operator says this CRM holds no lead without a contact: a contact just made has no lead to search for. */
+  leadsNeedContacts?: true
 }
 
 /** What a draft queued before plans existed writes: a lead, as it did then. */
