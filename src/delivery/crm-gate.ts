@@ -122,9 +122,12 @@ export class CrmGate extends DurableObject<Env> {
   /** The first free slot: never inside a Retry-After, after the slots already granted, spaced (adaptive) or within the counted windows. */
   #first(now: number, pinned: number | undefined): number {
     this.#prune(now)
-    // Slots granted to waiting calls count as starts: they will be by then.
-    const planned = [...this.#started, ...this.#waiting.map((w) => w.at)].sort((a, b) => a - b)
-    return Math.max(now, this.#pausedUntil, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
+    const free = Math.max(now, this.#pausedUntil)
+    if (!pinned && !this.#perMinute) return Math.max(free, this.#nextFree)
+    // Slots granted to waiting calls count as starts: they will be by then (starts are in order, and mostly before them).
+    const slots = this.#waiting.map((w) => w.at).sort((a, b) => a - b)
+    const planned = slots.length && slots[0]! < (this.#started.at(-1) ?? 0) ? [...this.#started, ...slots].sort((a, b) => a - b) : [...this.#started, ...slots]
+    return Math.max(free, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
   }
 
   /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
