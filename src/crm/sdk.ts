@@ -57,7 +57,10 @@ export const listReader =
  */
 export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Promise<Result<T>> {
   await t.pace?.before()
-  const res = await call()
+  const sending = call()
+  // Said once the request is on its way (the SDK sends it before its first real wait): the pace counts the start from here.
+  t.pace?.sent?.()
+  const res = await sending
   if (res.ok) return res
   const error = res.error as { headers?: Headers; body?: string }
   const retryAfter = parseRetryAfter(error?.headers?.get('retry-after'))

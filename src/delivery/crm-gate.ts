@@ -47,12 +47,15 @@ const MINUTE_MS = 60_000
  */
 const SECOND_MARGIN_MS = 60
 const MINUTE_MARGIN_MS = 500
+/** A call let go whose writer never said it was sent (the writer was reset) stops counting after this long. */
+const SENDING_MAX_MS = 10_000
 /** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
 /** Quiet this long (or twice the last pause) after a 503, the next one starts again at 1 s. */
 const BACKOFF_RESET_MS = 60_000
 
-export type Permit = { waitedMs: number } | { deferMs: number }
+/** `report`: the pace counts this call's start, so the writer says when it sent it (sent()). */
+export type Permit = { waitedMs: number; report?: true } | { deferMs: number }
 
 /** A call waiting for its slot; re-planned when the CRM says 429 (its slot may now be inside a Retry-After). */
 interface Waiter {
@@ -75,6 +78,12 @@ export class CrmGate extends DurableObject<Env> {
   #recent: number[] = []
   /** When calls started (in order), over the longest window counted: what the CRM's rolling windows hold. */
   #started: number[] = []
+  /**
+   * Calls let go whose writers have not yet said they sent them: under load a writer sends a while after
+   * its permit, and a start counted at the permit would let later calls bunch with it at the CRM.
+   * Until said, each counts as starting now.
+   */
+  #sending: number[] = []
   /** Calls a rolling minute, as Unified's 429 named it (undefined until one has). */
   #perMinute: number | undefined
   /** 503s without a Retry-After in a row, and when the last came: how long the next pause is. */
@@ -123,11 +132,39 @@ export class CrmGate extends DurableObject<Env> {
   #first(now: number, pinned: number | undefined): number {
     this.#prune(now)
     const free = Math.max(now, this.#pausedUntil)
-    if (!pinned && !this.#perMinute) return Math.max(free, this.#nextFree)
+    if (!this.#counts(pinned)) return Math.max(free, this.#nextFree)
     // Slots granted to waiting calls count as starts: they will be by then (starts are in order, and mostly before them).
+    const started = this.#counted(now)
     const slots = this.#waiting.map((w) => w.at).sort((a, b) => a - b)
-    const planned = slots.length && slots[0]! < (this.#started.at(-1) ?? 0) ? [...this.#started, ...slots].sort((a, b) => a - b) : [...this.#started, ...slots]
+    const planned = slots.length && slots[0]! < (started.at(-1) ?? 0) ? [...started, ...slots].sort((a, b) => a - b) : [...started, ...slots]
     return Math.max(free, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
+  }
+
+  /** Whether starts are counted in a window (a pin, or a named per-minute allowance), not only spaced. */
+  #counts(pinned: number | undefined): boolean {
+    return !!pinned || !!this.#perMinute
+  }
+
+  /** The starts as counted now: those said, then those let go but not yet said (as starting now). */
+  #counted(now: number): number[] {
+    this.#sending = this.#sending.filter((t) => t > now - SENDING_MAX_MS)
+    return this.#sending.length ? [...this.#started, ...this.#sending.map(() => now)] : this.#started
+  }
+
+  /** Lets a call go now: its start is counted when its writer says it sent it, where starts are counted. */
+  #let(now: number, pinned: number | undefined, waitedMs: number): Permit {
+    if (!this.#counts(pinned)) {
+      this.#started.push(now)
+      return { waitedMs }
+    }
+    this.#sending.push(now)
+    return { waitedMs, report: true }
+  }
+
+  /** A writer sent the call its permit let go: its start, as the CRM will count it (give or take the network). */
+  async sent(): Promise<void> {
+    this.#sending.shift()
+    this.#started.push(Date.now())
   }
 
   /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
@@ -153,10 +190,7 @@ export class CrmGate extends DurableObject<Env> {
     const first = this.#first(now, pinned)
     if (first - now > maxWaitMs) return { deferMs: first - now }
     const at = this.#take(pinned)
-    if (at <= now) {
-      this.#started.push(now)
-      return { waitedMs: 0 }
-    }
+    if (at <= now) return this.#let(now, pinned, 0)
     return new Promise<Permit>((resolve) => this.#wait({ at, maxWaitMs, pinned, since: now, resolve, timer: undefined as never }))
   }
 
@@ -172,14 +206,13 @@ export class CrmGate extends DurableObject<Env> {
   #go(w: Waiter): void {
     this.#waiting = this.#waiting.filter((x) => x !== w)
     const now = Date.now()
-    const edge = Math.max(this.#pausedUntil, this.#edge(this.#started, w.pinned))
+    const edge = Math.max(this.#pausedUntil, this.#edge(this.#counted(now), w.pinned))
     if (edge > now) {
       w.at = edge
       this.#wait(w)
       return
     }
-    this.#started.push(now)
-    w.resolve({ waitedMs: now - w.since })
+    w.resolve(this.#let(now, w.pinned, now - w.since))
   }
 
   /** After a 429, calls already waiting get new slots after the Retry-After, at the new rate (or go back to the queue). */

@@ -64,11 +64,18 @@ const withReason = (e: CrmError, values: string[]): string => (e.reason ? `${e.m
 export function paceOf(env: Env, connection: string): Pace {
   const gate = gateFor(env, connection)
   const pinned = maxCallsPerSecond(env, connection)
+  let report = false
   return {
     before: async () => {
       // One round trip: the pace answers when this call may go (having held it until then), or to come back later.
       const permit = await gate.acquire(MAX_INLINE_WAIT_MS, pinned)
       if ('deferMs' in permit) throw new Paced(Math.ceil(permit.deferMs / 1000))
+      report = permit.report === true
+    },
+    sent: () => {
+      // Not awaited: the call goes on; a lost word only makes the pace count this start a little longer.
+      if (report) void Promise.resolve(gate.sent()).catch(() => undefined)
+      report = false
     },
     limited: (seconds, perMinute) => gate.limited(seconds, perMinute),
     busy: () => gate.busy(),
