@@ -43,9 +43,10 @@ const PIN_MARGIN = 0.9
 const MINUTE_MS = 60_000
 /**
  * A counted window is kept this much longer than the CRM's: the CRM counts a call from its arrival,
- * a little after its start here (an RPC back to the writer, then the request on its way).
+ * a little after its start here (the request on its way). 60 ms still met a 429 in the bench's pinned
+ * burst on a quiet machine; 100 ms met none (and drained in 1.09x the ideal).
  */
-const SECOND_MARGIN_MS = 60
+const SECOND_MARGIN_MS = 100
 const MINUTE_MARGIN_MS = 500
 /** A call let go whose writer never said it was sent (the writer was reset) stops counting after this long. */
 const SENDING_MAX_MS = 10_000
