@@ -37,8 +37,6 @@ const MAX_RATE = 500
 /** After a 429, the rate is cut to this share of the ceiling, and grows back to TARGET of it. */
 const CUT = 0.7
 const TARGET = 0.85
-/** A pinned rate is kept this far below the pin: a CRM's window and the network's jitter are not exact. */
-const PIN_MARGIN = 0.9
 /** Unified's workspace limit counts calls in a rolling minute. */
 const MINUTE_MS = 60_000
 /**
@@ -172,7 +170,8 @@ export class CrmGate extends DurableObject<Env> {
   #take(pinned: number | undefined): number {
     const now = Date.now()
     const slot = this.#first(now, pinned)
-    this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
+    // A pinned rate is counted per rolling second (#first), not spaced.
+    if (!pinned) this.#nextFree = slot + 1000 / this.#rate
     // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
     this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
     if (!pinned) this.#grow()
