@@ -76,16 +76,27 @@ export const writeOptions = {
   owner: ownerSchema.optional(),
   /** `[vars.CHANNELS.<name>]` told of each written submission (README "Notifications"); not part of the write plan. Checked against CHANNELS at start-up. */
   notify: z.array(nonBlank).default([]),
+  /** `contact+lead` on a CRM that holds no lead without a contact: a contact just made gets its lead without a lead search (one call less). */
+  leads_need_contacts: z.boolean().default(false),
 }
 
 /** A source's write options as the draft carries them. */
-export const planOf = (c: { write: WritePlan['write']; company: boolean; timeline: boolean; connection?: string; defaults?: WritePlan['defaults']; owner?: WritePlan['owner'] }): WritePlan => ({
+export const planOf = (c: {
+  write: WritePlan['write']
+  company: boolean
+  timeline: boolean
+  connection?: string
+  defaults?: WritePlan['defaults']
+  owner?: WritePlan['owner']
+  leads_need_contacts?: boolean
+}): WritePlan => ({
   write: c.write,
   company: c.company,
   timeline: c.timeline,
   ...(c.connection ? { connection: c.connection } : {}),
   ...(c.defaults && Object.keys(c.defaults).length ? { defaults: c.defaults } : {}),
   ...(c.owner ? { owner: c.owner } : {}),
+  ...(c.leads_need_contacts ? { leadsNeedContacts: true as const } : {}),
 })
 
 /**

@@ -167,7 +167,7 @@ export interface ConnectionInput {
   /** Restrictions on top of it. */
   profiles?: Profile[]
   /** Unified's limit: past it in any second or any rolling 60 s, 429 with Retry-After. */
-  rate_limit?: { calls_per_second?: number; calls_per_minute?: number } | null
+  rate_limit?: { calls_per_second?: number; calls_per_minute?: number; retry_after?: boolean } | null
   /** The CRM's own allowance (no window: never renewed); past it, refused as the integration refuses (Salesforce: 403). */
   request_limit?: { calls: number; window_seconds?: number | null } | null
   latency_ms?: number

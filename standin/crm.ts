@@ -56,7 +56,7 @@ export function crmRoutes(state: StandinState) {
         // A connection whose credentials are refused answers nothing else, and counts against no limit.
         if (state.refused.has(connection)) return answer(refusedCredentials(c))
         // Decided on arrival, answered after the latency: a burst is judged by when it came.
-        const { calls_per_second: perSecond, calls_per_minute: perMinute } = settings.rate_limit ?? {}
+        const { calls_per_second: perSecond, calls_per_minute: perMinute, retry_after: sayWhen = true } = settings.rate_limit ?? {}
         // Unified's limits, per second and per rolling minute (its workspace limit), before the CRM's own allowance;
         // a refused call takes no slot in the limits after the one that refused it.
         const limited = perSecond ? state.admit(`rate:${connection}`, perSecond, 1000, call.at) : undefined
@@ -66,11 +66,12 @@ export function crmRoutes(state: StandinState) {
             ? state.admit(`allowance:${connection}`, settings.request_limit.calls, (settings.request_limit.window_seconds ?? Infinity) * 1000, call.at)
             : undefined
         if (settings.latency_ms) await sleep(settings.latency_ms)
-        if (limited !== undefined) return answer(unifiedError(c, 429, 'Too Many Requests', { 'retry-after': seconds(limited) }))
+        const when = (ms: number): Record<string, string> => (sayWhen ? { 'retry-after': seconds(ms) } : {})
+        if (limited !== undefined) return answer(unifiedError(c, 429, 'Too Many Requests', when(limited)))
         if (minuteLimited !== undefined) {
           // Worded as Unified words its workspace limit (docs.unified.to/guides/rate_limits_and_retries).
           const message = `Too many requests to unified.to API; max requests per minute: ${perMinute}`
-          return answer(unifiedError(c, 429, message, { 'retry-after': seconds(minuteLimited) }))
+          return answer(unifiedError(c, 429, message, when(minuteLimited)))
         }
         if (overAllowance !== undefined) return answer(overLimit(c, integration, overAllowance))
         const fault = state.takeFault(name)

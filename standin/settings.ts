@@ -34,10 +34,10 @@ export function parseSettings(body: unknown): ConnectionSettings | string {
   const restricted = [...new Set(named as Profile[])].filter((p) => p !== 'full')
 
   if (rate_limit !== null) {
-    const { calls_per_second: second, calls_per_minute: minute } = isObject(rate_limit) ? rate_limit : {}
+    const { calls_per_second: second, calls_per_minute: minute, retry_after: header } = isObject(rate_limit) ? rate_limit : {}
     const ok = (v: unknown) => v === undefined || wholeAtLeast(v, 1)
-    if (!isObject(rate_limit) || (second === undefined && minute === undefined) || !ok(second) || !ok(minute)) {
-      return 'rate_limit must be {calls_per_second?, calls_per_minute?}, at least one, each a whole number >= 1 (or rate_limit null)'
+    if (!isObject(rate_limit) || (second === undefined && minute === undefined) || !ok(second) || !ok(minute) || !(header === undefined || typeof header === 'boolean')) {
+      return 'rate_limit must be {calls_per_second?, calls_per_minute?, retry_after?}, at least one limit, each a whole number >= 1, retry_after a boolean (or rate_limit null)'
     }
   }
   if (request_limit !== null) {
@@ -60,7 +60,7 @@ export function parseSettings(body: unknown): ConnectionSettings | string {
       rate_limit === null
         ? null
         : Object.fromEntries(
-            (['calls_per_second', 'calls_per_minute'] as const).flatMap((k) => ((rate_limit as Json)[k] === undefined ? [] : [[k, (rate_limit as Json)[k] as number]])),
+            (['calls_per_second', 'calls_per_minute', 'retry_after'] as const).flatMap((k) => ((rate_limit as Json)[k] === undefined ? [] : [[k, (rate_limit as Json)[k] as number]])),
           ),
     request_limit:
       request_limit === null

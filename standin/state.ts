@@ -62,9 +62,10 @@ export interface ConnectionSettings {
   profiles: Profile[]
   /**
    * Unified's own limit: calls allowed in any 1-second window and/or any rolling 60 s (Unified's workspace limit is per
-   * minute; every CRM call counts), past either 429 with Retry-After; null: unlimited.
+   * minute; every CRM call counts), past either 429 with Retry-After; null: unlimited. `retry_after: false` leaves the
+   * header out (Unified's docs do not promise one on its workspace limit): the 429's words are then all a client has.
    */
-  rate_limit: { calls_per_second?: number; calls_per_minute?: number } | null
+  rate_limit: { calls_per_second?: number; calls_per_minute?: number; retry_after?: boolean } | null
   /** The CRM's own allowance: calls in a rolling window (null: never renewed); past it, refused as the integration refuses. */
   request_limit: { calls: number; window_seconds: number | null } | null
   /** Added to every CRM call of the connection before it answers. */

@@ -4,11 +4,13 @@
  * integrations, each behaving as Unified's support data and the CRM's own rules say. Per CRM:
  * one record per person, nothing submitted lost silently (each value is on the record, on the
  * note, or named in a warning), no update for a repeat that changes nothing on the record, a
- * double submit costs nothing, a lost create answer makes no second record, and a refusal
- * fails with the CRM's reason and the fix.
+ * double submit costs nothing, a lost create answer makes no second record, a company is made
+ * once and linked where the CRM's records take a link, a burst past the CRM's own rate limit
+ * (as that CRM signals it) is waited out without a failure, and a refusal fails with the CRM's
+ * reason and the fix.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { client, fetchWith, idOf, noteAnswers, operatorApi, standin, waitForState } from './helpers'
+import { client, fetchWith, idOf, noteAnswers, operatorApi, standin, waitFor, waitForState } from './helpers'
 
 beforeEach(() => standin.reset())
 
@@ -47,7 +49,8 @@ const updates = async () => {
   return (c['lead.update'] ?? 0) + (c['contact.update'] ?? 0)
 }
 
-const detail = async (id: string) => (await (await operatorApi(`/submissions/${id}`)).json()) as { state: string; action: string; warnings: string[]; last_error: string | null }
+const detail = async (id: string) =>
+  (await (await operatorApi(`/submissions/${id}`)).json()) as { state: string; action: string; attempts: number; warnings: string[]; last_error: string | null }
 
 /** Every record the person has, of any kind, by the email they gave (where the record keeps emails) or by the ids the log holds. */
 async function personRecords(email: string) {
@@ -118,6 +121,66 @@ describe.each(INTEGRATIONS)('on a %s-like CRM', (integration) => {
     expect(leads.length).toBe(ids.lead ? 1 : 0)
     expect(contacts.length).toBe(ids.contact ? 1 : 0)
   })
+})
+
+/** Whether each CRM's person record (as `write = "auto"` makes it) can be linked to a company (its support data: the link field is written). */
+const LINKS_COMPANY: Record<Integration, boolean> = { standin: true, salesforce: false, hubspot: true, pipedrive: true, closeio: true, minimal: false }
+
+describe.each(INTEGRATIONS)('on a %s-like CRM, the company and the rate limit', (integration) => {
+  it('finds or makes the people’s company once, and links each person to it where the CRM’s records take a link', async () => {
+    await client.connection(CONNECTION, { integration, ...SETUP[integration].connection })
+    const domain = `initech-${rand()}.test`
+    const written: string[] = []
+    for (const name of ['peter', 'joanna']) {
+      const id = await post(integration, { email: `${name}@${domain}`, first_name: name, last_name: 'Initech', company_name: 'Initech' }, { company: true })
+      expect((await waitForState(id, 'written', 45_000)).state).toBe('written')
+      written.push(id)
+    }
+    const companies = (await records('company')).filter((c) => c.name === 'Initech')
+    const people = [...(await records('lead')), ...(await records('contact'))] as { id: string; company_id?: string; company_ids?: string[]; company_name?: string; company?: string }[]
+    const links = people.flatMap((p) => [...(p.company_id ? [p.company_id] : []), ...(p.company_ids ?? [])])
+    expect(companies.length, `${integration}: one company for two colleagues`).toBeLessThanOrEqual(1)
+    // A link names that one company, never another; and where the records take a link, every person has it.
+    expect(links.every((l) => l === companies[0]?.id), `${integration}: ${JSON.stringify(links)}`).toBe(true)
+    if (LINKS_COMPANY[integration]) {
+      expect(companies).toHaveLength(1)
+      for (const id of written) {
+        const ids = JSON.parse(((await (await operatorApi(`/submissions/${id}`)).json()) as { crm_ids: string }).crm_ids) as Record<string, string>
+        expect(ids.company, `${integration}: the submission names the company`).toBe(companies[0]!.id)
+        const record = people.find((p) => p.id === (ids.contact ?? ids.lead))!
+        expect([record.company_id, ...(record.company_ids ?? [])]).toContain(companies[0]!.id)
+      }
+    } else {
+      // Where a record takes no link, the company's name still rides on it.
+      expect(people.every((p) => (p.company_name ?? p.company) === 'Initech'), `${integration}: ${JSON.stringify(people)}`).toBe(true)
+    }
+  }, 90_000)
+
+  it('writes a burst past the CRM’s own rate limit, one record per person, waiting it out without a failure or a spent attempt', async () => {
+    // A connection of its own: what its pace learns here is no other test's business.
+    const connection = `burst-${integration}-${rand()}`
+    await client.connection(connection, { integration, ...SETUP[integration].connection, request_limit: { calls: 4, window_seconds: 2 } })
+    const emails = Array.from({ length: 5 }, (_, i) => `burst-${i}-${rand()}@analytical.test`)
+    const ids = await Promise.all(emails.map((email, i) => post(integration, { email, first_name: 'Bea', last_name: `Burst${i}` }, { connection })))
+    const rows = await waitFor(async () => {
+      const rows = await Promise.all(ids.map((id) => detail(id)))
+      const failed = rows.find((r) => r.state === 'failed')
+      if (failed) throw new Error(`${integration}: a submission failed: ${failed.last_error}`)
+      return rows.every((r) => r.state === 'written') ? rows : undefined
+    }, 90_000, `${integration}: every person of the burst written`)
+    const refused = ((await client.calls()) as { connection: string; status: number }[]).filter((c) => c.connection === connection && (c.status === 429 || c.status === 403))
+    // The CRM's limit was really met, as that CRM signals it (Salesforce: 403 REQUEST_LIMIT_EXCEEDED).
+    expect(refused.length).toBeGreaterThan(0)
+    expect(Math.max(...rows.map((r) => r.attempts))).toBeLessThanOrEqual(1)
+    const people = [...(await client.records(connection, 'lead')), ...(await client.records(connection, 'contact'))]
+    for (const [i, id] of ids.entries()) {
+      const crm = JSON.parse(((await (await operatorApi(`/submissions/${id}`)).json()) as { crm_ids: string }).crm_ids) as Record<string, string>
+      const mine = people.filter((p) => p.emails?.some((e) => e.email === emails[i]))
+      // One record per person: the one the log names (and, where the CRM's lead keeps no email, its contact beside it).
+      expect(mine.length, `${integration}: ${emails[i]}`).toBe(1)
+      expect([crm.lead, crm.contact]).toContain(mine[0]!.id)
+    }
+  }, 120_000)
 })
 
 describe('a refusal says the CRM’s reason and the fix', () => {

@@ -4,6 +4,7 @@
  * attempts or blaming the key; a 403 that is not a limit still fails with the key hint;
  * and a per-minute limit (Unified's workspace limit, a rolling 60 s) is learned and kept.
  */
+import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { isCrmOperation } from '../standin/client'
 import { client, fetchWith, idOf, standin, submission, waitFor, waitForState } from './helpers'
@@ -87,4 +88,22 @@ describe('rate limits as CRMs send them', () => {
     const creates = (await callsOf('conn-test')).filter((c) => c.op === 'lead.create' && c.at >= started)
     expect(creates.at(-1)!.at - creates[0]!.at).toBeGreaterThanOrEqual(15_000)
   }, 120_000)
+
+  it("keeps to Unified's per-minute allowance once its 429 names it, even with no Retry-After: one refusal, not one a second", async () => {
+    const connection = `minute-${crypto.randomUUID().slice(0, 6)}`
+    // Unified's docs promise no Retry-After on its workspace limit: the 429's words are all the pace has.
+    await client.connection(connection, { rate_limit: { calls_per_minute: 6, retry_after: false } })
+    // 4 people, 8 calls: more than one minute's allowance, so the second minute must wait for the first to roll
+    // (a write held back starts again with its search: the second minute takes the other 3 people's 6 calls).
+    const ids = await burst(connection, 4)
+    const { attempts } = await writtenAll(ids, 150_000)
+    const calls = await callsOf(connection)
+    const refused = calls.filter((c) => c.status === 429)
+    expect(calls.filter((c) => c.op === 'lead.create' && c.status === 200)).toHaveLength(4)
+    // The allowance was really met; past it the pace waited for the minute to roll instead of knocking every second.
+    expect(refused.length).toBeGreaterThan(0)
+    expect(refused.length).toBeLessThanOrEqual(2)
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(1)
+    expect((await env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)).state()).perMinute).toBe(6)
+  }, 180_000)
 })

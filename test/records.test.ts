@@ -179,6 +179,26 @@ describe('write = "contact" and "contact+lead"', () => {
     const after = await standin.counters()
     expect([after['contact.create'], after['lead.create'], after['company.create']]).toEqual([1, 1, 1])
   })
+
+  it('costs 6 calls for a new person at a new company where leads need contacts: one company search, no lead search', async () => {
+    const email = `new-${rand()}@hooli-${rand()}.test`
+    const config = { write: 'contact+lead', company: true, leads_need_contacts: true }
+    await waitForDelivery([await post('both', config, { email, company_name: 'Hooli', note: 'first' })])
+    // The company searched once, by its name (and checked by domain too); the contact just made has no lead to find.
+    expect(await standin.counters()).toEqual({ 'contact.list': 1, 'company.list': 1, 'company.create': 1, 'contact.create': 1, 'lead.create': 1, 'event.create': 1 })
+    const [contact] = await records('contact')
+    const [company] = await records('company')
+    expect((await records('lead'))[0]).toMatchObject({ contact_id: contact!.id, company_id: company!.id })
+  })
+
+  it('still searches for the lead of a contact it found, though leads need contacts', async () => {
+    const email = `known-${rand()}@initech.test`
+    const contact = await client.seed(CONNECTION, 'contact', { emails: [{ email }], first_name: 'Peter' })
+    const lead = await client.seed(CONNECTION, 'lead', { emails: [{ email }], contact_id: contact.id, first_name: 'Peter' })
+    await waitForDelivery([await post('both', { write: 'contact+lead', leads_need_contacts: true }, { email, first_name: 'Peter' })])
+    expect(await records('lead')).toEqual([expect.objectContaining({ id: lead.id })])
+    expect((await standin.counters())['lead.list']).toBe(1)
+  })
 })
 
 describe('company', () => {
@@ -187,6 +207,15 @@ describe('company', () => {
     const company = await client.seed(CONNECTION, 'company', { name: 'Globex Corporation', domains: [domain] })
     await waitForDelivery([await post('co', { company: true }, { email: `hank@${domain}` })])
     expect((await records('lead'))[0]).toMatchObject({ company_id: company.id })
+    expect((await standin.counters())['company.create']).toBeUndefined()
+  })
+
+  it('finds a company the CRM has under another name by its domain, in the one search by name', async () => {
+    const domain = `globex-${rand()}.test`
+    const company = await client.seed(CONNECTION, 'company', { name: 'Globex Corporation', domains: [domain] })
+    await waitForDelivery([await post('co', { company: true }, { email: `hank@${domain}`, company_name: 'Globex' })])
+    expect((await records('lead'))[0]).toMatchObject({ company_id: company.id })
+    expect(await standin.counters()).toMatchObject({ 'company.list': 1 })
     expect((await standin.counters())['company.create']).toBeUndefined()
   })
 

@@ -14,8 +14,10 @@ export const REQUEST_TIMEOUT_MS = 10_000
 export interface Pace {
   /** Waits for this call's slot; throws Paced (errors.ts) when it is too far off to hold. */
   before(): Promise<void>
-  /** A rate limit (429, or a 403 saying so), with its Retry-After if any. */
-  limited(retryAfterSeconds: number | undefined): Promise<void>
+  /** The call was just sent: where the pace counts starts, it learns when (not awaited). */
+  sent?(): void
+  /** A rate limit (429, or a 403 saying so), with its Retry-After if any and the per-minute allowance it names, if any. */
+  limited(retryAfterSeconds: number | undefined, perMinute?: number): Promise<void>
   /** A 503 without Retry-After: back off. */
   busy(): Promise<void>
 }

@@ -1,7 +1,7 @@
 /**
  * The person's company: found by their email's domain (never a free-mail
- * one: gmail.com says nothing of an employer), else by its exact normalized
- * name; created when absent, with its name and domain. A CRM that can't
+ * one: gmail.com says nothing of an employer) or its exact normalized name,
+ * in one search; created when absent, with its name and domain. A CRM that can't
  * search companies gets no company record: the lead's `company_name` and the
  * contact's `company` still carry the name.
  */
@@ -13,7 +13,7 @@ import { cleanText } from '../lead/normalize'
 import type { CrmTarget } from './client'
 import { CrmError, refusedOutright } from './errors'
 import { company } from './objects/company'
-import { findOldest, type Search } from './search'
+import { pickOldest, type Search, searchAll } from './search'
 
 /**
  * The maintained list of common free-mail providers (email-providers' common.json, ~360 domains with a
@@ -61,19 +61,19 @@ const host = (url: string): string => {
 
 const searchable = (c: CrmCompany) => [c.name, ...(c.domains ?? []), ...(c.websites ?? [])].filter(Boolean).join(' ').toLowerCase()
 
-/** The searches by domain (in each form a CRM may hold it: Unicode and punycode), then by name. */
-function searches(q: CompanyQuery): Search<CrmCompany>[][] {
-  const out: Search<CrmCompany>[][] = []
-  if (q.domain) {
-    const domain = q.domain
-    const matches = (c: CrmCompany) => [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain)
-    out.push(domainForms(domain).map((query) => ({ label: 'domain', query, searchable, matches })))
-  }
-  if (q.name) {
-    const name = normalizeName(q.name)
-    if (name) out.push([{ label: 'name', query: q.name, searchable, matches: (c) => normalizeName(c.name ?? '') === name }])
-  }
-  return out
+/**
+ * One search that tries the domain and the name: its query is the name where the person gave one
+ * (Unified promises name search; a domain is only a hint some CRMs search), else the domain (in each
+ * form a CRM may hold it: Unicode and punycode); every candidate is then checked for either.
+ */
+function search(q: CompanyQuery): { forms: Search<CrmCompany>[]; byDomain: (c: CrmCompany) => boolean } {
+  const domain = q.domain
+  const byDomain = (c: CrmCompany) => !!domain && [...(c.domains ?? []), ...(c.websites ?? [])].some((d) => host(d.toLowerCase()) === domain)
+  const name = q.name ? normalizeName(q.name) : ''
+  const byName = (c: CrmCompany) => !!name && normalizeName(c.name ?? '') === name
+  const matches = (c: CrmCompany) => byDomain(c) || byName(c)
+  const queries = name ? [q.name!] : domain ? domainForms(domain) : []
+  return { forms: queries.map((query) => ({ label: name ? 'name' : 'domain', query, searchable, matches })), byDomain }
 }
 
 export type CompanyResult = { id: string; action: 'found' | 'created' } | { unsupported: true }
@@ -88,10 +88,12 @@ export async function findOrCreateCompany(
   createRefused?: () => Promise<void>,
 ): Promise<CompanyResult> {
   try {
-    for (const forms of searches(q)) {
-      const found = await findOldest(t, company, forms)
-      if (found?.id) return { id: found.id, action: 'found' }
-    }
+    const { forms, byDomain } = search(q)
+    const candidates: CrmCompany[] = []
+    for (const s of forms) candidates.push(...(await searchAll(t, company, s)))
+    // The domain names a company more surely than its name: a match by domain wins, then by name; the oldest of either.
+    const found = pickOldest(candidates.filter(byDomain)) ?? pickOldest(candidates)
+    if (found?.id) return { id: found.id, action: 'found' }
     await beforeCreate?.()
     const created = await company.create(t, { name: q.name ?? q.domain, ...(q.domain ? { domains: [q.domain] } : {}) }).catch(async (error: unknown) => {
       if (refusedOutright(error)) await createRefused?.()

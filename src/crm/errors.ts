@@ -65,6 +65,15 @@ export function limitOf(status: number | undefined, body: string | undefined, re
  */
 export const refusesCredentials = (status: number | undefined, limit?: Limit): boolean => status === 401 || (status === 403 && limit === undefined)
 
+/** Unified's words for its workspace limit (docs.unified.to/guides/rate_limits_and_retries): "…; max requests per minute: N". */
+const SAYS_PER_MINUTE = /max(?:imum)? requests per minute:\s*(\d+)/i
+
+/** The per-minute allowance a rate-limit refusal names, when it names one (the body is read for this only, never kept). */
+export function perMinuteOf(body: string | undefined): number | undefined {
+  const n = Number(SAYS_PER_MINUTE.exec(body ?? '')?.[1])
+  return Number.isInteger(n) && n > 0 ? n : undefined
+}
+
 /** A 4xx whose words say the integration lacks the feature; the body is read for this only, never kept. */
 const SAYS_UNSUPPORTED = /not (implemented|supported)|unsupported (object|method|operation)/i
 

@@ -49,6 +49,8 @@ export interface PersonOptions {
   alsoOn?: string
   /** Who a record about to be created belongs to; asked only then, so a record that exists never changes hands. */
   owner?: () => Promise<Owner | undefined>
+  /** The caller knows the CRM can't hold this record yet (a lead of a contact just made, where leads need contacts): no search. */
+  noneToFind?: boolean
 }
 
 /**
@@ -165,7 +167,7 @@ export async function writePerson<R extends { id?: string; createdAt?: Date | un
     }
     if (existing) via = known.via === 'created' ? 'created' : 'known'
   }
-  if (!existing) {
+  if (!existing && !o.noneToFind) {
     // Every identifier the submission brings, unlinked ones too: a remembered record that is gone
     // (deleted or merged away in the CRM) may live on under any of them, and a create must not duplicate it.
     for (const forms of searchesOf(kind, draft)) {

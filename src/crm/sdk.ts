@@ -6,7 +6,7 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod/v3'
 import type { CrmTarget } from './client'
-import { classify, limitOf, parseRetryAfter } from './errors'
+import { classify, limitOf, parseRetryAfter, perMinuteOf } from './errors'
 
 /** JSON nulls as absent fields. */
 const withoutNulls = (value: unknown): unknown =>
@@ -51,17 +51,21 @@ export const listReader =
 
 /**
  * One Unified call at the connection's pace: a permit first, and a rate limit
- * (a 429, or a 403 that says so) or a busy CRM (a 503 that doesn't say when)
- * told to the pacer, which then holds every writer of the connection back.
+ * (a 429, or a 403 that says so, with the per-minute allowance Unified's words
+ * name) or a busy CRM (a 503 that doesn't say when) told to the pacer, which
+ * then holds every writer of the connection back.
  */
 export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Promise<Result<T>> {
   await t.pace?.before()
-  const res = await call()
+  const sending = call()
+  // Said once the request is on its way (the SDK sends it before its first real wait): the pace counts the start from here.
+  t.pace?.sent?.()
+  const res = await sending
   if (res.ok) return res
   const error = res.error as { headers?: Headers; body?: string }
   const retryAfter = parseRetryAfter(error?.headers?.get('retry-after'))
   const limit = limitOf(statusOf(res), error?.body, retryAfter)
-  if (limit === 'rate') await t.pace?.limited(retryAfter)
+  if (limit === 'rate') await t.pace?.limited(retryAfter, perMinuteOf(error?.body))
   if (limit === 'busy') await t.pace?.busy()
   return res
 }

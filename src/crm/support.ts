@@ -130,3 +130,6 @@ export const shows = (caps: Capabilities | undefined, object: ObjectName, field:
   const reads = caps?.objects[object].reads
   return !reads || reads.includes(field)
 }
+
+/** By its support data, the CRM holds no lead without a contact (a lead must name its contact): a contact just made has none. */
+export const leadsNeedContacts = (caps: Capabilities | undefined): boolean => !!caps?.objects.lead.requires?.includes('contact_id')

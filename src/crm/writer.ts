@@ -14,7 +14,7 @@ import { type CompanyQuery, companyQueryOf } from './company'
 import type { Links } from './people'
 import { CONTACT, LEAD } from './people'
 import { type PersonResult, type Via, type WriteAction, writePerson } from './person'
-import { cannot, keeps, personObjects } from './support'
+import { cannot, keeps, leadsNeedContacts, personObjects } from './support'
 import { NoteRefused, noteText, recordEvent } from './timeline'
 
 /** The person's records, as far as lead-intake knows them. */
@@ -40,6 +40,8 @@ export interface SubmissionHooks {
   beforeCommit(): Promise<void>
   /** Runs just before a lead or contact is created. */
   beforeCreate(object: 'lead' | 'contact'): Promise<void>
+  /** A create of this object was sent once and its answer never came: it may exist though no search found it yet. */
+  createInDoubt(object: 'lead' | 'contact'): Promise<boolean>
   /** A create (of a lead, contact or this submission's event) was answered with a refusal: it created nothing. */
   createRefused(object: 'lead' | 'contact' | 'event'): Promise<void>
   /** Keeps a record as soon as it is written, so a retry does not redo it. */
@@ -122,11 +124,12 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
   const chooseOwner = plan.owner && hooks.owner ? () => (choosing ??= hooks.owner!()) : undefined
   const refused = new Set<string>()
   const carried = new Set<string>()
-  const person = async (name: 'lead' | 'contact') => {
+  const person = async (name: 'lead' | 'contact', noneToFind = false) => {
     const kind = name === 'lead' ? LEAD : CONTACT
     const before = records[name]
     const result = await writePerson(t, kind as typeof LEAD, draft, {
       known: before,
+      noneToFind,
       links,
       beforeCommit,
       beforeCreate: () => hooks.beforeCreate(name),
@@ -155,8 +158,12 @@ export async function writeSubmission(t: CrmTarget, given: LeadDraft, known: Per
     links.contactId = primary.id
   }
   if (wanted.lead) {
+    // A contact this write just made, where no lead exists without a contact (the CRM's support data, or the operator, says
+    // so), has no lead in the CRM: the lead search is skipped, unless an earlier lead create's answer was lost.
+    const freshContact = wanted.contact && primary?.action === 'created' && !records.lead && (plan.leadsNeedContacts === true || leadsNeedContacts(t.caps))
+    const noneToFind = freshContact && !(await hooks.createInDoubt('lead'))
     try {
-      primary = await person('lead')
+      primary = await person('lead', noneToFind)
     } catch (error) {
       // `auto` where Unified's support data could not say: a CRM that answers it has no leads gets a contact.
       if (plan.write !== 'auto' || wanted.contact || !(error instanceof CrmError) || error.unsupported !== 'lead') throw error

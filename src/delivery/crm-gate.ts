@@ -5,10 +5,16 @@
  * it doubles each second of calls until the first 429, which marks the CRM's
  * ceiling (the calls actually made in the last second); it is then cut and
  * grows back to just under that ceiling, probing above it only slowly. Or it
- * is pinned (UNIFIED_MAX_CALLS_PER_SECOND). A 403 that says a request limit
- * was exceeded is such a refusal too. A 503 that says nothing of when pauses
- * the connection 1 s, then 2, 4… while they keep coming. One Durable Object per connection,
- * so every writer of that connection shares it; one round trip per call.
+ * is pinned (UNIFIED_MAX_CALLS_PER_SECOND): then call starts are counted in a
+ * rolling second, as the CRM counts them, rather than spaced, so a lull's
+ * unused calls are not lost. Unified's own workspace limit is a rolling 60 s
+ * (docs.unified.to/guides/rate_limits_and_retries), and its 429 names the
+ * allowance ("max requests per minute: N"): once named, no rolling minute of
+ * call starts holds more than it, whatever a Retry-After said or left out.
+ * A 403 that says a request limit was exceeded is a refusal too. A 503 that
+ * says nothing of when pauses the connection 1 s, then 2, 4… while they keep
+ * coming. One Durable Object per connection, so every writer of that
+ * connection shares it; one round trip per call.
  *
  * It also holds the connection (held.ts): a 401, or a 403 that is not a rate
  * limit, marks it held; its leads wait in D1, an alarm probes it every minute,
@@ -40,14 +46,24 @@ const MAX_RATE = 500
 /** After a 429, the rate is cut to this share of the ceiling, and grows back to TARGET of it. */
 const CUT = 0.7
 const TARGET = 0.85
-/** A pinned rate is kept this far below the pin: a CRM's window and the network's jitter are not exact. */
-const PIN_MARGIN = 0.9
+/** Unified's workspace limit counts calls in a rolling minute. */
+const MINUTE_MS = 60_000
+/**
+ * A counted window is kept this much longer than the CRM's: the CRM counts a call from its arrival,
+ * a little after its start here (the request on its way). 60 ms still met a 429 in the bench's pinned
+ * burst on a quiet machine; 100 ms met none (and drained in 1.09x the ideal).
+ */
+const SECOND_MARGIN_MS = 100
+const MINUTE_MARGIN_MS = 500
+/** A call let go whose writer never said it was sent (the writer was reset) stops counting after this long. */
+const SENDING_MAX_MS = 10_000
 /** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
 /** Quiet this long (or twice the last pause) after a 503, the next one starts again at 1 s. */
 const BACKOFF_RESET_MS = 60_000
 
-export type Permit = { waitedMs: number } | { deferMs: number }
+/** `report`: the pace counts this call's start, so the writer says when it sent it (sent()). */
+export type Permit = { waitedMs: number; report?: true } | { deferMs: number }
 
 /** A held connection: why, and since when. */
 export interface Hold {
@@ -74,6 +90,16 @@ export class CrmGate extends DurableObject<Env> {
   #lastCut = 0
   /** Grant times of the last second, to measure the rate actually reached. */
   #recent: number[] = []
+  /** When calls started (in order), over the longest window counted: what the CRM's rolling windows hold. */
+  #started: number[] = []
+  /**
+   * Calls let go whose writers have not yet said they sent them: under load a writer sends a while after
+   * its permit, and a start counted at the permit would let later calls bunch with it at the CRM.
+   * Until said, each counts as starting now.
+   */
+  #sending: number[] = []
+  /** Calls a rolling minute, as Unified's 429 named it (undefined until one has). */
+  #perMinute: number | undefined
   /** 503s without a Retry-After in a row, and when the last came: how long the next pause is. */
   #streak = 0
   #lastRefusal = 0
@@ -88,14 +114,80 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = (await ctx.storage.get<number>('until')) ?? 0
       this.#ceiling = await ctx.storage.get<number>('ceiling')
       if (this.#ceiling) this.#rate = this.#ceiling * TARGET
+      this.#perMinute = await ctx.storage.get<number>('perMinute')
     })
+  }
+
+  /** The rolling windows counted: [calls, window ms]. A pinned rate's second, and the named per-minute allowance. */
+  #windows(pinned: number | undefined): [number, number][] {
+    const windows: [number, number][] = []
+    if (pinned) {
+      const calls = Math.max(1, Math.floor(pinned))
+      windows.push([calls, (calls * 1000) / pinned + SECOND_MARGIN_MS])
+    }
+    if (this.#perMinute) windows.push([this.#perMinute, MINUTE_MS + MINUTE_MARGIN_MS])
+    return windows
+  }
+
+  /** The earliest time after `times` (sorted, none later) at which no counted window would hold one call too many. */
+  #edge(times: number[], pinned: number | undefined): number {
+    let at = 0
+    for (const [calls, windowMs] of this.#windows(pinned)) if (times.length >= calls) at = Math.max(at, times[times.length - calls]! + windowMs)
+    return at
+  }
+
+  /** Starts older than every window counted are forgotten. */
+  #prune(now: number): void {
+    const cutoff = now - MINUTE_MS - MINUTE_MARGIN_MS
+    const keep = this.#started.findIndex((t) => t > cutoff)
+    this.#started = keep < 0 ? [] : keep > 0 ? this.#started.slice(keep) : this.#started
+  }
+
+  /** The first free slot: never inside a Retry-After, after the slots already granted, spaced (adaptive) or within the counted windows. */
+  #first(now: number, pinned: number | undefined): number {
+    this.#prune(now)
+    const free = Math.max(now, this.#pausedUntil)
+    if (!this.#counts(pinned)) return Math.max(free, this.#nextFree)
+    // Slots granted to waiting calls count as starts: they will be by then (starts are in order, and mostly before them).
+    const started = this.#counted(now)
+    const slots = this.#waiting.map((w) => w.at).sort((a, b) => a - b)
+    const planned = slots.length && slots[0]! < (started.at(-1) ?? 0) ? [...started, ...slots].sort((a, b) => a - b) : [...started, ...slots]
+    return Math.max(free, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
+  }
+
+  /** Whether starts are counted in a window (a pin, or a named per-minute allowance), not only spaced. */
+  #counts(pinned: number | undefined): boolean {
+    return !!pinned || !!this.#perMinute
+  }
+
+  /** The starts as counted now: those said, then those let go but not yet said (as starting now). */
+  #counted(now: number): number[] {
+    this.#sending = this.#sending.filter((t) => t > now - SENDING_MAX_MS)
+    return this.#sending.length ? [...this.#started, ...this.#sending.map(() => now)] : this.#started
+  }
+
+  /** Lets a call go now: its start is counted when its writer says it sent it, where starts are counted. */
+  #let(now: number, pinned: number | undefined, waitedMs: number): Permit {
+    if (!this.#counts(pinned)) {
+      this.#started.push(now)
+      return { waitedMs }
+    }
+    this.#sending.push(now)
+    return { waitedMs, report: true }
+  }
+
+  /** A writer sent the call its permit let go: its start, as the CRM will count it (give or take the network). */
+  async sent(): Promise<void> {
+    this.#sending.shift()
+    this.#started.push(Date.now())
   }
 
   /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
   #take(pinned: number | undefined): number {
     const now = Date.now()
-    const slot = Math.max(now, this.#nextFree, this.#pausedUntil)
-    this.#nextFree = slot + 1000 / (pinned ? pinned * PIN_MARGIN : this.#rate)
+    const slot = this.#first(now, pinned)
+    // A pinned rate is counted per rolling second (#first), not spaced.
+    if (!pinned) this.#nextFree = slot + 1000 / this.#rate
     // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
     this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
     if (!pinned) this.#grow()
@@ -111,19 +203,32 @@ export class CrmGate extends DurableObject<Env> {
   async acquire(maxWaitMs: number, pinned?: number): Promise<Permit> {
     await this.#loaded
     const now = Date.now()
-    const first = Math.max(now, this.#nextFree, this.#pausedUntil)
+    const first = this.#first(now, pinned)
     if (first - now > maxWaitMs) return { deferMs: first - now }
     const at = this.#take(pinned)
-    if (at <= now) return { waitedMs: 0 }
+    if (at <= now) return this.#let(now, pinned, 0)
     return new Promise<Permit>((resolve) => this.#wait({ at, maxWaitMs, pinned, since: now, resolve, timer: undefined as never }))
   }
 
   #wait(w: Waiter): void {
-    w.timer = setTimeout(() => {
-      this.#waiting = this.#waiting.filter((x) => x !== w)
-      w.resolve({ waitedMs: Date.now() - w.since })
-    }, Math.max(0, w.at - Date.now()))
+    w.timer = setTimeout(() => this.#go(w), Math.max(0, w.at - Date.now()))
     this.#waiting.push(w)
+  }
+
+  /**
+   * A waiting call's slot has come. Its window is counted again from the calls that really started:
+   * under load a timer fires late, and those late starts may fill it; then it waits for the window's edge.
+   */
+  #go(w: Waiter): void {
+    this.#waiting = this.#waiting.filter((x) => x !== w)
+    const now = Date.now()
+    const edge = Math.max(this.#pausedUntil, this.#edge(this.#counted(now), w.pinned))
+    if (edge > now) {
+      w.at = edge
+      this.#wait(w)
+      return
+    }
+    w.resolve(this.#let(now, w.pinned, now - w.since))
   }
 
   /** After a 429, calls already waiting get new slots after the Retry-After, at the new rate (or go back to the queue). */
@@ -133,7 +238,7 @@ export class CrmGate extends DurableObject<Env> {
     this.#nextFree = this.#pausedUntil
     for (const w of waiting) {
       clearTimeout(w.timer)
-      const first = Math.max(Date.now(), this.#nextFree, this.#pausedUntil)
+      const first = this.#first(Date.now(), w.pinned)
       if (first - w.since > w.maxWaitMs) {
         w.resolve({ deferMs: first - Date.now() })
         continue
@@ -169,9 +274,11 @@ export class CrmGate extends DurableObject<Env> {
 
   /**
    * The CRM refused for its rate (a 429, or a 403 saying a request limit was exceeded): no call before
-   * its Retry-After (1 s when it gave none), and a lower rate (once per second, however many calls were in flight).
+   * its Retry-After (1 s when it gave none). A refusal that names its per-minute allowance (Unified's
+   * workspace limit) sets the minute's count, and the second's rate was not at fault; any other lowers
+   * the rate (once per second, however many calls were in flight).
    */
-  async limited(retryAfterSeconds: number | undefined): Promise<void> {
+  async limited(retryAfterSeconds: number | undefined, perMinute?: number): Promise<void> {
     await this.#loaded
     const now = Date.now()
     const until = now + Math.max(1, retryAfterSeconds ?? 1) * 1000
@@ -179,7 +286,15 @@ export class CrmGate extends DurableObject<Env> {
       this.#pausedUntil = until
       await this.ctx.storage.put('until', until)
     }
-    if (now - this.#lastCut >= 1000) {
+    if (perMinute) {
+      // The refused call was not counted by Unified: it leaves the minute (the latest start stands for it).
+      const refused = this.#started.findLastIndex((t) => t <= now)
+      if (refused >= 0) this.#started.splice(refused, 1)
+      if (perMinute !== this.#perMinute) {
+        this.#perMinute = perMinute
+        await this.ctx.storage.put('perMinute', perMinute)
+      }
+    } else if (now - this.#lastCut >= 1000) {
       this.#lastCut = now
       // What the CRM refused is what it was given in the last second (slots granted for later don't count yet).
       const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
@@ -302,9 +417,14 @@ export class CrmGate extends DurableObject<Env> {
   }
 
   /** The connection's pace, for the operator and tests. */
-  async state(): Promise<{ rate: number; ceiling?: number; pausedUntil: number }> {
+  async state(): Promise<{ rate: number; ceiling?: number; perMinute?: number; pausedUntil: number }> {
     await this.#loaded
-    return { rate: this.#rate, ...(this.#ceiling ? { ceiling: this.#ceiling } : {}), pausedUntil: this.#pausedUntil }
+    return {
+      rate: this.#rate,
+      ...(this.#ceiling ? { ceiling: this.#ceiling } : {}),
+      ...(this.#perMinute ? { perMinute: this.#perMinute } : {}),
+      pausedUntil: this.#pausedUntil,
+    }
   }
 }
 

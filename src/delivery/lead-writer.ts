@@ -66,13 +66,20 @@ const withReason = (e: CrmError, values: string[]): string => (e.reason ? `${e.m
 export function paceOf(env: Env, connection: string): Pace {
   const gate = gateFor(env, connection)
   const pinned = maxCallsPerSecond(env, connection)
+  let report = false
   return {
     before: async () => {
       // One round trip: the pace answers when this call may go (having held it until then), or to come back later.
       const permit = await gate.acquire(MAX_INLINE_WAIT_MS, pinned)
       if ('deferMs' in permit) throw new Paced(Math.ceil(permit.deferMs / 1000))
+      report = permit.report === true
     },
-    limited: (seconds) => gate.limited(seconds),
+    sent: () => {
+      // Not awaited: the call goes on; a lost word only makes the pace count this start a little longer.
+      if (report) void Promise.resolve(gate.sent()).catch(() => undefined)
+      report = false
+    },
+    limited: (seconds, perMinute) => gate.limited(seconds, perMinute),
     busy: () => gate.busy(),
   }
 }
@@ -213,6 +220,7 @@ export class LeadWriter extends DurableObject<Env> {
           if (person && !(await lockPerson(this.env.DB, connection, person))) throw new Merged()
         },
         beforeCreate: (object) => storage.put(`createSentAt:${object}`, Date.now()),
+        createInDoubt: async (object) => (await storage.get<number>(`createSentAt:${object}`)) !== undefined,
         createRefused: (object) => storage.delete(object === 'event' ? `eventSentAt:${id}` : `createSentAt:${object}`).then(() => undefined),
         saved: (records) => storage.put('records', records),
         eventUncertain: (await storage.get<number>(`eventSentAt:${id}`)) !== undefined,

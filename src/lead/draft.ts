@@ -128,6 +128,8 @@ export interface WritePlan {
   defaults?: Partial<Record<DefaultField, string>>
   /** Who a created record belongs to (its `user_id`); the writer picks at create time, never on an update. */
   owner?: OwnerPlan
+  /** The operator says this CRM holds no lead without a contact: a contact just made has no lead to search for. */
+  leadsNeedContacts?: true
 }
 
 /** One way to pick an owner: a fixed user id, or the next of a list in turn (one counter per connection and list); config.ts allows one. */
