@@ -48,9 +48,11 @@ describe('pacing per connection', () => {
     expect(calls.filter((c) => c.op === 'lead.create' && c.status === 200)).toHaveLength(16)
     // Learning the ceiling costs a few refusals; after that the pace holds (32 calls are needed).
     expect(refused).toBeLessThanOrEqual(6)
+    // The ceiling is what the CRM took in the second before the call it refused: 4, not the 5 it was sent
+    // (taken as the ceiling, 5 would meet a 429 a second); a lone refusal later may take it one lower.
     const state = await env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)).state()
     expect(state.ceiling).toBeGreaterThanOrEqual(3)
-    expect(state.ceiling).toBeLessThanOrEqual(8)
+    expect(state.ceiling).toBeLessThanOrEqual(4)
   })
 
   it('holds a pinned rate (UNIFIED_MAX_CALLS_PER_SECOND) with no 429 at all', async () => {

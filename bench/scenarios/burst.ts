@@ -371,7 +371,13 @@ export async function burst(ctx: BenchContext): Promise<ScenarioResult<BurstData
   const runs: BurstData['runs'] = {}
   let double: DoubleSubmit | undefined
   const unmeasured: string[] = []
+  // BURST_RUNS=r50 (or r10,r10-paced…) measures only those runs: for working on one of them.
+  const only = process.env.BURST_RUNS?.split(',')
   for (const spec of RUNS) {
+    if (only && !only.includes(spec.key)) {
+      unmeasured.push(`${spec.label}: left out (BURST_RUNS)`)
+      continue
+    }
     // A connection per run (and a Worker per run: the connection id is a Worker var), so runs don't mix.
     const connectionId = `burst-${spec.key}-${ctx.run}`
     const token = crypto.randomUUID()

@@ -16,8 +16,8 @@ export interface Pace {
   before(): Promise<void>
   /** The call was just sent: where the pace counts starts, it learns when (not awaited). */
   sent?(): void
-  /** A rate limit (429, or a 403 saying so), with its Retry-After if any and the per-minute allowance it names, if any. */
-  limited(retryAfterSeconds: number | undefined, perMinute?: number): Promise<void>
+  /** A rate limit (429, or a 403 saying so), with its Retry-After if any, the per-minute allowance it names, if any, and when the refused call was sent. */
+  limited(retryAfterSeconds: number | undefined, perMinute?: number, sentAt?: number): Promise<void>
   /** A 503 without Retry-After: back off. */
   busy(): Promise<void>
 }

@@ -60,12 +60,13 @@ export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Pr
   const sending = call()
   // Said once the request is on its way (the SDK sends it before its first real wait): the pace counts the start from here.
   t.pace?.sent?.()
+  const sentAt = Date.now()
   const res = await sending
   if (res.ok) return res
   const error = res.error as { headers?: Headers; body?: string }
   const retryAfter = parseRetryAfter(error?.headers?.get('retry-after'))
   const limit = limitOf(statusOf(res), error?.body, retryAfter)
-  if (limit === 'rate') await t.pace?.limited(retryAfter, perMinuteOf(error?.body))
+  if (limit === 'rate') await t.pace?.limited(retryAfter, perMinuteOf(error?.body), sentAt)
   if (limit === 'busy') await t.pace?.busy()
   return res
 }

@@ -1,13 +1,17 @@
 /**
  * The pace of one CRM connection. Every Unified call first takes a permit
- * here: a slot in a schedule spaced at the rate the CRM grants, never inside
- * a Retry-After. The rate adapts by itself, like TCP's congestion control:
- * it doubles each second of calls until the first 429, which marks the CRM's
- * ceiling (the calls actually made in the last second); it is then cut and
- * grows back to just under that ceiling, probing above it only slowly. Or it
- * is pinned (UNIFIED_MAX_CALLS_PER_SECOND): then call starts are counted in a
- * rolling second, as the CRM counts them, rather than spaced, so a lull's
- * unused calls are not lost. Unified's own workspace limit is a rolling 60 s
+ * here: a slot at which no rolling second holds more call starts than the rate
+ * the CRM grants, never inside a Retry-After. Starts are counted, as the CRM
+ * counts them, rather than spaced: a consumer's batch sends its calls together
+ * and waits for the slowest, so spacing them out would idle the pipeline (a
+ * batch of 10 people at 50 calls/s: 400 ms of spacing for 200 ms of calls).
+ * The rate adapts by itself, like TCP's congestion control: it grows tenfold
+ * for each second calls wait for it, until the first 429, which marks the CRM's
+ * ceiling (the calls started in the second before the refused one); it is then
+ * cut, grows back as fast to that ceiling (kept with a margin that widens when
+ * the CRM counts calls closer than they were let go), and probes above it only
+ * slowly. Or it is pinned (UNIFIED_MAX_CALLS_PER_SECOND), with a margin for the
+ * call's way to the CRM. Unified's own workspace limit is a rolling 60 s
  * (docs.unified.to/guides/rate_limits_and_retries), and its 429 names the
  * allowance ("max requests per minute: N"): once named, no rolling minute of
  * call starts holds more than it, whatever a Retry-After said or left out.
@@ -45,7 +49,15 @@ const MIN_RATE = 0.5
 const MAX_RATE = 500
 /** After a 429, the rate is cut to this share of the ceiling, and grows back to TARGET of it. */
 const CUT = 0.7
-const TARGET = 0.85
+const TARGET = 1
+/**
+ * Below the target, the rate grows this many times over for each second calls wait for it: a slow start
+ * gentler than TCP's doubling per round trip, fast enough that a fresh connection to a CRM granting 50
+ * calls/s finds it in about a second (×4 lost 1.5 s of the bench's R = 50 burst to the start).
+ */
+const GROWTH = 10
+/** Above TARGET, the rate grows by this many calls a second for each second calls wait for it. */
+const PROBE_PER_SECOND = 0.05
 /** Unified's workspace limit counts calls in a rolling minute. */
 const MINUTE_MS = 60_000
 /**
@@ -54,6 +66,14 @@ const MINUTE_MS = 60_000
  * burst on a quiet machine; 100 ms met none (and drained in 1.09x the ideal).
  */
 const SECOND_MARGIN_MS = 100
+/**
+ * A learned rate's margin starts at a step and widens by a step for each 429 that came while the calls
+ * counted here stayed within the ceiling (the CRM saw them closer together than they were let go).
+ */
+const MARGIN_STEP_MS = 50
+const MAX_MARGIN_MS = 250
+/** Refusals closer together than this are the CRM's limit dropping, not a call counted out of place. */
+const REPEATED_MS = 3000
 const MINUTE_MARGIN_MS = 500
 /** A call let go whose writer never said it was sent (the writer was reset) stops counting after this long. */
 const SENDING_MAX_MS = 10_000
@@ -85,11 +105,12 @@ export class CrmGate extends DurableObject<Env> {
   #rate = START_RATE
   /** The calls a second at which the CRM said 429 (undefined until it has). */
   #ceiling: number | undefined
-  #nextFree = 0
+  /** When the rate last grew (or calls last went without waiting): it grows by the time calls wait for it. */
+  #grownAt = 0
   #pausedUntil = 0
   #lastCut = 0
-  /** Grant times of the last second, to measure the rate actually reached. */
-  #recent: number[] = []
+  /** The learned rate's margin (MARGIN_STEP_MS). */
+  #margin = MARGIN_STEP_MS
   /** When calls started (in order), over the longest window counted: what the CRM's rolling windows hold. */
   #started: number[] = []
   /**
@@ -118,22 +139,41 @@ export class CrmGate extends DurableObject<Env> {
     })
   }
 
-  /** The rolling windows counted: [calls, window ms]. A pinned rate's second, and the named per-minute allowance. */
+  /**
+   * The rolling windows counted: [calls, window ms]. The second, at the pinned or the learned rate (whole
+   * calls: below 1 a second, one call per 1/rate s), and the named per-minute allowance. A pin counts the
+   * starts writers said (sent()), with a margin; the learned rate counts grants, and learns its own margin.
+   */
   #windows(pinned: number | undefined): [number, number][] {
-    const windows: [number, number][] = []
-    if (pinned) {
-      const calls = Math.max(1, Math.floor(pinned))
-      windows.push([calls, (calls * 1000) / pinned + SECOND_MARGIN_MS])
-    }
+    const rate = pinned ?? this.#rate
+    const calls = Math.max(1, Math.floor(rate))
+    const windows: [number, number][] = [[calls, Math.max(1000, (calls * 1000) / rate) + (pinned ? SECOND_MARGIN_MS : this.#margin)]]
     if (this.#perMinute) windows.push([this.#perMinute, MINUTE_MS + MINUTE_MARGIN_MS])
     return windows
   }
 
-  /** The earliest time after `times` (sorted, none later) at which no counted window would hold one call too many. */
-  #edge(times: number[], pinned: number | undefined): number {
+  /**
+   * The earliest time after `times` (sorted, none later) at which no counted window would hold one call too many.
+   * With `now`, a learned rate below its target counts as growing while calls wait (#grow): a call may go once
+   * the rate has grown enough for it, when that comes before the window moves on.
+   */
+  #edge(times: number[], pinned: number | undefined, now?: number): number {
     let at = 0
-    for (const [calls, windowMs] of this.#windows(pinned)) if (times.length >= calls) at = Math.max(at, times[times.length - calls]! + windowMs)
+    this.#windows(pinned).forEach(([calls, windowMs], i) => {
+      if (times.length < calls) return
+      let edge = times[times.length - calls]! + windowMs
+      if (i === 0 && !pinned && now !== undefined) {
+        const need = times.filter((t) => t > now - windowMs).length + 1
+        if (need <= this.#target()) edge = Math.min(edge, Math.max(now, this.#grownAt + (1000 * Math.log(need / this.#rate)) / Math.log(GROWTH)))
+      }
+      at = Math.max(at, edge)
+    })
     return at
+  }
+
+  /** What the learned rate grows to at GROWTH a second: the ceiling's TARGET, or without bound before the first 429. */
+  #target(): number {
+    return this.#ceiling === undefined ? MAX_RATE : this.#ceiling * TARGET
   }
 
   /** Starts older than every window counted are forgotten. */
@@ -143,21 +183,15 @@ export class CrmGate extends DurableObject<Env> {
     this.#started = keep < 0 ? [] : keep > 0 ? this.#started.slice(keep) : this.#started
   }
 
-  /** The first free slot: never inside a Retry-After, after the slots already granted, spaced (adaptive) or within the counted windows. */
+  /** The first free slot: never inside a Retry-After, after the slots already granted, within the counted windows. */
   #first(now: number, pinned: number | undefined): number {
     this.#prune(now)
     const free = Math.max(now, this.#pausedUntil)
-    if (!this.#counts(pinned)) return Math.max(free, this.#nextFree)
     // Slots granted to waiting calls count as starts: they will be by then (starts are in order, and mostly before them).
     const started = this.#counted(now)
     const slots = this.#waiting.map((w) => w.at).sort((a, b) => a - b)
     const planned = slots.length && slots[0]! < (started.at(-1) ?? 0) ? [...started, ...slots].sort((a, b) => a - b) : [...started, ...slots]
-    return Math.max(free, pinned ? (planned.at(-1) ?? 0) : this.#nextFree, this.#edge(planned, pinned))
-  }
-
-  /** Whether starts are counted in a window (a pin, or a named per-minute allowance), not only spaced. */
-  #counts(pinned: number | undefined): boolean {
-    return !!pinned || !!this.#perMinute
+    return Math.max(free, slots.at(-1) ?? 0, this.#edge(planned, pinned, now))
   }
 
   /** The starts as counted now: those said, then those let go but not yet said (as starting now). */
@@ -166,9 +200,12 @@ export class CrmGate extends DurableObject<Env> {
     return this.#sending.length ? [...this.#started, ...this.#sending.map(() => now)] : this.#started
   }
 
-  /** Lets a call go now: its start is counted when its writer says it sent it, where starts are counted. */
+  /**
+   * Lets a call go now. A pin's start is counted when its writer says it sent it (one more request, for a
+   * rate set by hand that must hold); a learned rate's, now (its ceiling was measured the same way).
+   */
   #let(now: number, pinned: number | undefined, waitedMs: number): Permit {
-    if (!this.#counts(pinned)) {
+    if (!pinned) {
       this.#started.push(now)
       return { waitedMs }
     }
@@ -182,16 +219,9 @@ export class CrmGate extends DurableObject<Env> {
     this.#started.push(Date.now())
   }
 
-  /** The next slot at the current rate, never inside a Retry-After; moves the schedule on. */
+  /** The next slot, never inside a Retry-After. */
   #take(pinned: number | undefined): number {
-    const now = Date.now()
-    const slot = this.#first(now, pinned)
-    // A pinned rate is counted per rolling second (#first), not spaced.
-    if (!pinned) this.#nextFree = slot + 1000 / this.#rate
-    // Slots of the last second and those granted ahead: what a 429 measures the CRM's ceiling by (see limited()).
-    this.#recent = [...this.#recent.filter((t) => t > now - 1000), slot]
-    if (!pinned) this.#grow()
-    return slot
+    return this.#first(Date.now(), pinned)
   }
 
   /**
@@ -203,6 +233,7 @@ export class CrmGate extends DurableObject<Env> {
   async acquire(maxWaitMs: number, pinned?: number): Promise<Permit> {
     await this.#loaded
     const now = Date.now()
+    if (!pinned) this.#grow(now)
     const first = this.#first(now, pinned)
     if (first - now > maxWaitMs) return { deferMs: first - now }
     const at = this.#take(pinned)
@@ -220,9 +251,11 @@ export class CrmGate extends DurableObject<Env> {
    * under load a timer fires late, and those late starts may fill it; then it waits for the window's edge.
    */
   #go(w: Waiter): void {
-    this.#waiting = this.#waiting.filter((x) => x !== w)
     const now = Date.now()
-    const edge = Math.max(this.#pausedUntil, this.#edge(this.#counted(now), w.pinned))
+    // It waited until now: time the rate held calls back.
+    if (!w.pinned) this.#grow(now)
+    this.#waiting = this.#waiting.filter((x) => x !== w)
+    const edge = Math.max(this.#pausedUntil, this.#edge(this.#counted(now), w.pinned, now))
     if (edge > now) {
       w.at = edge
       this.#wait(w)
@@ -235,7 +268,6 @@ export class CrmGate extends DurableObject<Env> {
   #replan(): void {
     const waiting = this.#waiting.sort((a, b) => a.at - b.at)
     this.#waiting = []
-    this.#nextFree = this.#pausedUntil
     for (const w of waiting) {
       clearTimeout(w.timer)
       const first = this.#first(Date.now(), w.pinned)
@@ -248,12 +280,21 @@ export class CrmGate extends DurableObject<Env> {
     }
   }
 
-  /** Per granted call: double per second before the first 429; after it, back to the target, then probe slowly. */
-  #grow(): void {
+  /**
+   * A call asks for a permit, or a waiting one goes: the rate grows by the time calls have waited for it
+   * (GROWTH a second: before the first 429 without bound, after it up to the target, then by PROBE_PER_SECOND).
+   * Calls that go at once are no sign the rate holds them back: no growth for that time. Counted from the last
+   * grant, so a burst of permits at one instant does not multiply it.
+   */
+  #grow(now: number): void {
+    const seconds = Math.min(1000, now - this.#grownAt) / 1000
+    const held = this.#waiting.length > 0 || this.#edge(this.#counted(now), undefined) > now
+    this.#grownAt = now
+    if (!held || seconds <= 0) return
     const r = this.#rate
-    if (this.#ceiling === undefined) this.#rate = Math.min(MAX_RATE, r * 2 ** (1 / r))
-    else if (r < this.#ceiling * TARGET) this.#rate = Math.min(this.#ceiling * TARGET, r + 0.5 / r)
-    else this.#rate = Math.min(MAX_RATE, r + 0.05 / r)
+    const target = this.#target()
+    if (r < target) this.#rate = Math.min(target, r * GROWTH ** seconds)
+    else this.#rate = Math.min(MAX_RATE, r + PROBE_PER_SECOND * seconds)
   }
 
   /** Seconds to pause for a 503 that gave no Retry-After: 1, then doubling while they keep coming. */
@@ -278,7 +319,7 @@ export class CrmGate extends DurableObject<Env> {
    * workspace limit) sets the minute's count, and the second's rate was not at fault; any other lowers
    * the rate (once per second, however many calls were in flight).
    */
-  async limited(retryAfterSeconds: number | undefined, perMinute?: number): Promise<void> {
+  async limited(retryAfterSeconds: number | undefined, perMinute?: number, sentAt?: number): Promise<void> {
     await this.#loaded
     const now = Date.now()
     const until = now + Math.max(1, retryAfterSeconds ?? 1) * 1000
@@ -295,10 +336,21 @@ export class CrmGate extends DurableObject<Env> {
         await this.ctx.storage.put('perMinute', perMinute)
       }
     } else if (now - this.#lastCut >= 1000) {
+      const since = now - this.#lastCut
       this.#lastCut = now
-      // What the CRM refused is what it was given in the last second (slots granted for later don't count yet).
-      const reached = this.#recent.filter((t) => t > now - 1000 && t <= now).length
-      this.#ceiling = Math.max(MIN_RATE, reached, this.#rate * CUT)
+      // The CRM took the calls started in the second before the refused one (its own start counted too, so less one);
+      // calls let go while the refusal was on its way back are not what it refused.
+      const at = Math.min(now, sentAt ?? now)
+      const reached = this.#started.filter((t) => t > at - 1000 && t <= at).length - 1
+      const known = this.#ceiling
+      if (known === undefined) this.#ceiling = Math.max(MIN_RATE, reached)
+      else if (since < REPEATED_MS) this.#ceiling = Math.max(MIN_RATE, reached, known * CUT)
+      else if (reached >= known) this.#ceiling = reached // a probe above the ceiling found it where it was
+      else {
+        // A lone refusal within the ceiling: counted here, the calls fitted; at the CRM they did not, by a call.
+        this.#ceiling = Math.max(MIN_RATE, known - 1)
+        this.#margin = Math.min(MAX_MARGIN_MS, this.#margin + MARGIN_STEP_MS)
+      }
       this.#rate = Math.max(MIN_RATE, this.#ceiling * CUT)
       await this.ctx.storage.put('ceiling', this.#ceiling)
     }

@@ -79,7 +79,7 @@ export function paceOf(env: Env, connection: string): Pace {
       if (report) void Promise.resolve(gate.sent()).catch(() => undefined)
       report = false
     },
-    limited: (seconds, perMinute) => gate.limited(seconds, perMinute),
+    limited: (seconds, perMinute, sentAt) => gate.limited(seconds, perMinute, sentAt),
     busy: () => gate.busy(),
   }
 }
