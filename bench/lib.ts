@@ -9,7 +9,7 @@ import { type Call, isCrmOperation, type StandinClient, type WireLead, standinCl
 
 // ------------------------------------------------------------- the contract
 
-export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults', 'burst', 'crms', 'cost'] as const
+export const SCENARIO_NAMES = ['bundle', 'calls', 'throughput', 'faults', 'burst', 'crms', 'cost', 'load'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 /** A running local stack (the stand-in + `wrangler dev`) as a scenario sees it. */

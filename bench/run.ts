@@ -10,6 +10,7 @@
  *   burst       300 people at once against a rate-limited CRM: drain, 429s, calls, post → CRM
  *   crms        per stand-in CRM profile: calls of a new person and its repeats, a 200-person mixed run, silently dropped fields
  *   cost        per submission: invocations, Durable Object requests, queue operations, D1 queries and rows, R2 operations, Unified calls; a month priced
+ *   load        form posts at a rising rate until a limit shows: the intake's answers, the consumer's people written/s, the backlog
  *
  * With no names it runs them all, in that order (`npm run bench -- burst calls`
  * runs those two, still in that order: calls and throughput share one local
@@ -42,6 +43,7 @@ import { calls } from './scenarios/calls.ts'
 import { cost } from './scenarios/cost.ts'
 import { crms } from './scenarios/crms.ts'
 import { faults } from './scenarios/faults.ts'
+import { load } from './scenarios/load.ts'
 import { throughput } from './scenarios/throughput.ts'
 
 interface Entry {
@@ -63,6 +65,8 @@ const SCENARIOS: Record<ScenarioName, Entry> = {
   crms: { run: crms, limitSeconds: 900, sharesStack: false },
   // A new person, a repeat and a burst of 50 on a local Worker of its own.
   cost: { run: cost, limitSeconds: 300, sharesStack: false },
+  // Six steps of 8 s at a rising rate, on a local Worker of its own.
+  load: { run: load, limitSeconds: 240, sharesStack: false },
 }
 
 interface ScenarioRecord {

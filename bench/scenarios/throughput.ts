@@ -3,12 +3,13 @@
  * `npm run dev`, serving the bundle scenario's default build when it ran):
  * requests/s and latency of form posts (JSON and urlencoded, unique emails, one
  * fake client IP each) next to GET /healthz, in alternating rounds, with queue
- * delivery idled so only the request path is measured. Target: form ≥ 70 % of healthz.
+ * delivery idled so only the request path is measured. Target: form ≥ 50 % of healthz (issue 22:
+ * wave 1's code reached 0.52; the 70 % of an earlier wave was never met and is not the bar now).
  */
 import { performance } from 'node:perf_hooks'
 import { type BenchContext, type FormBody, type ScenarioResult, num, percentile, postForm, verdict, within } from '../lib.ts'
 
-const TARGET = { formVsHealthz: 0.7 }
+const TARGET = { formVsHealthz: 0.5 }
 /** Up to `perEndpoint` requests each, in `rounds` alternating rounds; no new round after `budgetMs`. */
 const LOAD = { perEndpoint: 2000, concurrency: 20, rounds: 20, warmup: 100, budgetMs: 60_000 }
 /** How long the stand-in holds each Unified call during the run (under the SDK's 10 s timeout). */
