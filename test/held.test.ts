@@ -105,8 +105,47 @@ describe('a connection that refuses our credentials', () => {
     expect(await (await operatorApi('/?part=glance', { headers: { accept: 'text/html' } })).text()).not.toContain('is held')
     const written = (await (await operatorApi(`/submissions/${first}`)).json()) as { attempts: number; state: string }
     expect(written).toMatchObject({ state: 'written', attempts: 1 })
-    // And the operator is told it cleared.
+    // And the operator is told it cleared, once it is still free at the sweep a minute after the resume (the alarm the resume left).
+    expect(await told(`Resolved: CRM connection ${connection} is held`)).toEqual([])
+    expect(await probeNow(connection)).toBe(true)
     await waitFor(async () => (await told(`Resolved: CRM connection ${connection} is held`)).length > 0, 15_000, 'the resolved alert')
+  }, 90_000)
+
+  it('a connection that reads but refuses writes: held again after the probe, said so, probed less often, its alert not flapping', async () => {
+    const connection = `readonly-${crypto.randomUUID().slice(0, 6)}`
+    // Every write refused with a 403 that is no rate limit; reads (the probe's list) answer.
+    await standin.faults([{ operations: ['lead.create', 'contact.create', 'lead.update', 'contact.update'], status: 403 }])
+    const id = await post(connection, unique('readonly'))
+    await waitForState(id, 'held')
+    const { runInDurableObject } = await import('cloudflare:test')
+    const alarmIn = async () => ((await runInDurableObject(gate(connection), (_g, state) => state.storage.getAlarm())) ?? 0) - Date.now()
+    expect(await alarmIn()).toBeLessThanOrEqual(60_000)
+
+    // The probe's read answers: resumed, the lead queued again, refused again: held again, with the reason.
+    expect(await probeNow(connection)).toBe(true)
+    await waitFor(async () => (await ready()).held.some((h) => h.connection === connection && h.reason.includes('refuses writes')), 15_000, 'held again')
+    expect((await submission(id))!.state).toBe('held')
+    expect((await submission(id))!.attempts).toBe(0)
+    // Probed in 2 minutes now, then 4.
+    expect(await alarmIn()).toBeGreaterThan(60_000)
+    expect(await alarmIn()).toBeLessThanOrEqual(120_000)
+    expect(await probeNow(connection)).toBe(true)
+    await waitFor(async () => (await ready()).held.some((h) => h.connection === connection), 15_000, 'held a third time')
+    await waitFor(async () => (await alarmIn()) > 120_000, 15_000, 'the probe in 4 minutes')
+
+    // One alert, never resolved while it flips between answering reads and refusing writes.
+    const told = async (text: string) => (await client.sinks.received('ops')).map((r) => (JSON.parse(r.body) as { text: string }).text).filter((t) => t.includes(text))
+    await waitFor(async () => (await told(`CRM connection ${connection} is held`)).length > 0, 15_000, 'the held alert')
+    expect(await told(`CRM connection ${connection} is held`)).toHaveLength(1)
+    expect(await told(`Resolved: CRM connection ${connection}`)).toEqual([])
+
+    // Writes allowed again: the next probe writes the lead, and the sweep a minute later tells it cleared.
+    await standin.faults([])
+    expect(await probeNow(connection)).toBe(true)
+    await waitForState(id, 'written')
+    expect(await probeNow(connection)).toBe(true)
+    await waitFor(async () => (await told(`Resolved: CRM connection ${connection} is held`)).length > 0, 15_000, 'the resolved alert')
+    expect(await alarmIn()).toBeLessThanOrEqual(0)
   }, 90_000)
 
   it('holds on a 403 that is not a rate limit too', async () => {

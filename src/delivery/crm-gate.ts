@@ -35,7 +35,7 @@ import { type Capabilities, fallback } from '../crm/support'
 import { sha256Hex } from '../lead/identity'
 import { metered } from '../meter'
 import { clearHeld, markHeld, markProbed } from '../store/held-connections'
-import { onHeld, onResumed } from './connection-hooks'
+import { onCleared, onHeld, onResumed } from './connection-hooks'
 import { PROBE_EVERY_MS, probe, requeueHeld } from './held'
 
 /** What the CRM supports is read again after a day… */
@@ -77,6 +77,10 @@ const REPEATED_MS = 3000
 const MINUTE_MARGIN_MS = 500
 /** A call let go whose writer never said it was sent (the writer was reset) stops counting after this long. */
 const SENDING_MAX_MS = 10_000
+/** A connection held again within this of a resume reads but refuses writes: probed less often, its alert kept open. */
+const RECUR_MS = 10 * 60_000
+/** The longest a held connection goes between probes. */
+const MAX_PROBE_EVERY_MS = 60 * 60_000
 /** A 503 without Retry-After pauses 1 s, doubling while they keep coming, up to this. */
 const MAX_BACKOFF_S = 300
 /** Quiet this long (or twice the last pause) after a 503, the next one starts again at 1 s. */
@@ -410,6 +414,14 @@ export class CrmGate extends DurableObject<Env> {
     return n
   }
 
+  /**
+   * The probe's interval: a minute, doubling each time the connection is held again soon after a resume
+   * (it reads but refuses writes: each probe answers, its leads are refused again), up to an hour.
+   */
+  #probeEvery(recurs: number): number {
+    return Math.min(MAX_PROBE_EVERY_MS, PROBE_EVERY_MS * 2 ** recurs)
+  }
+
   /** Whether the connection is held now (one round trip; the consumer asks before it writes). */
   async held(): Promise<Hold | null> {
     return (await this.ctx.storage.get<Hold>('held')) ?? null
@@ -424,12 +436,18 @@ export class CrmGate extends DurableObject<Env> {
     if (kept) return kept
     // Writers of the connection refused at once all get here: one transition, one onHeld.
     this.#holding ??= (async () => {
-      const hold = { reason, since: Date.now() }
+      const now = Date.now()
+      // Held again before the sweep a minute after a resume: the probe's read answered, the writes did not.
+      const resumedAt = await this.ctx.storage.get<number>('resumedAt')
+      const recurs = resumedAt !== undefined && now - resumedAt < RECUR_MS ? ((await this.ctx.storage.get<number>('recurs')) ?? 0) + 1 : 0
+      const why = recurs ? `${reason}. Held again right after the probe's read answered: the connection reads but refuses writes (check its permissions to create and update records, in the CRM and in Unified)` : reason
+      const hold = { reason: why, since: now }
       // D1 first: a hold the operator can't see must not exist (a failure here throws, and the consumer retries).
-      await markHeld(this.env.DB, connection, reason, hold.since)
-      await this.ctx.storage.put({ held: hold, connection })
-      await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
-      await onHeld(this.env, connection, reason)
+      await markHeld(this.env.DB, connection, why, hold.since)
+      await this.ctx.storage.put({ held: hold, connection, recurs })
+      await this.ctx.storage.delete('resumedAt')
+      await this.ctx.storage.setAlarm(now + this.#probeEvery(recurs))
+      await onHeld(this.env, connection, why, this.#probeEvery(recurs))
       return hold
     })().finally(() => {
       this.#holding = undefined
@@ -442,7 +460,8 @@ export class CrmGate extends DurableObject<Env> {
   /**
    * While held: the probe; once it answers, the connection is free again and every held
    * submission is queued again, then swept once more a minute later (one held by a consumer
-   * that had asked just before the resume). Not held: that last sweep.
+   * that had asked just before the resume). Not held: that last sweep, and the operator told
+   * it cleared (not before: held again meanwhile, it reads but refuses writes).
    */
   override async alarm(): Promise<void> {
     const connection = await this.ctx.storage.get<string>('connection')
@@ -450,22 +469,28 @@ export class CrmGate extends DurableObject<Env> {
     const hold = await this.ctx.storage.get<Hold>('held')
     if (!hold) {
       await requeueHeld(this.env, connection)
+      // Free since the resume a minute ago: it cleared.
+      if ((await this.ctx.storage.get<number>('resumedAt')) !== undefined) {
+        await this.ctx.storage.delete(['resumedAt', 'recurs'])
+        await onCleared(this.env, connection)
+      }
       return
     }
     const now = Date.now()
     const answer = await probe(this.env, connection)
     if (!answer.answers) {
       await markProbed(this.env.DB, connection, now)
-      await this.ctx.storage.setAlarm(now + PROBE_EVERY_MS)
+      await this.ctx.storage.setAlarm(now + this.#probeEvery((await this.ctx.storage.get<number>('recurs')) ?? 0))
       return
     }
     await clearHeld(this.env.DB, connection)
     await this.ctx.storage.delete('held')
     // What the integration supports could not be read while our credentials were refused: read it again now, not in five minutes.
     if ((await this.ctx.storage.get<Capabilities>('capabilities'))?.from !== 'unified') await this.ctx.storage.delete('capabilities')
+    await this.ctx.storage.put('resumedAt', now)
     const requeued = await requeueHeld(this.env, connection)
     await this.ctx.storage.setAlarm(Date.now() + PROBE_EVERY_MS)
-    await onResumed(this.env, connection, { heldMs: now - hold.since, requeued })
+    onResumed(connection, { heldMs: now - hold.since, requeued })
   }
 
   /** The connection's pace, for the operator and tests. */
