@@ -75,6 +75,29 @@ describe('pacing per connection', () => {
     expect((await standin.counters())['lead.create']).toBe(9)
   })
 
+  it('learns no ceiling from one 429 in a lull: the connection keeps its pace', async () => {
+    const connection = `lull-${crypto.randomUUID().slice(0, 6)}`
+    await standin.faults([{ operations: ['lead.list'], status: 429, retry_after: '1', times: 1 }])
+    const ids = await burst(connection, 2)
+    await waitForDelivery(ids, 30_000)
+    // One call in its second, refused: a fault or another limit, not the CRM's calls a second (taken as one, the
+    // connection would limp at a call or two a second until slowly probing back up).
+    const state = await env.CRM_GATE.get(env.CRM_GATE.idFromName(connection)).state()
+    expect(state.ceiling).toBeUndefined()
+    expect(state.rate).toBeGreaterThanOrEqual(5)
+  })
+
+  it("takes a batch's 503s, sent together, as one busy moment: a short pause, not one doubled per call", async () => {
+    const connection = `busy-${crypto.randomUUID().slice(0, 6)}`
+    // Ten refusals: counted one by one, the pause would double to 16 s for the first five and 300 s for the rest.
+    await standin.faults([{ operations: ['lead.list'], status: 503, times: 10 }])
+    const ids = await burst(connection, 10)
+    await waitForDelivery(ids, 40_000)
+    const calls = await callsOf(connection)
+    expect(calls.filter((c) => c.status === 503)).toHaveLength(10)
+    expect(calls.filter((c) => c.op === 'lead.create' && c.status === 200)).toHaveLength(10)
+  }, 60_000)
+
   it('never calls inside a Retry-After, for any writer of the connection', async () => {
     await standin.faults([{ operations: ['lead.list'], status: 429, retry_after: '2', times: 1 }])
     const ids = await burst('conn-test', 5)

@@ -19,7 +19,7 @@ export interface Pace {
   /** A rate limit (429, or a 403 saying so), with its Retry-After if any, the per-minute allowance it names, if any, and when the refused call was sent. */
   limited(retryAfterSeconds: number | undefined, perMinute?: number, sentAt?: number): Promise<void>
   /** A 503 without Retry-After: back off. */
-  busy(): Promise<void>
+  busy(sentAt?: number): Promise<void>
 }
 
 export interface CrmTarget {

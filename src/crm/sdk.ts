@@ -67,6 +67,6 @@ export async function paced<T>(t: CrmTarget, call: () => Promise<Result<T>>): Pr
   const retryAfter = parseRetryAfter(error?.headers?.get('retry-after'))
   const limit = limitOf(statusOf(res), error?.body, retryAfter)
   if (limit === 'rate') await t.pace?.limited(retryAfter, perMinuteOf(error?.body), sentAt)
-  if (limit === 'busy') await t.pace?.busy()
+  if (limit === 'busy') await t.pace?.busy(sentAt)
   return res
 }

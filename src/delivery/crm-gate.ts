@@ -291,7 +291,10 @@ export class CrmGate extends DurableObject<Env> {
    * grant, so a burst of permits at one instant does not multiply it.
    */
   #grow(now: number): void {
-    const seconds = Math.min(1000, now - this.#grownAt) / 1000
+    // Before a ceiling is known, a pause (a Retry-After, a busy CRM) is what holds calls, not the rate: no slow start
+    // while it lasts (a 15 s outage grew it to 500 calls/s). After one, the rate grows back to it within the pause.
+    const from = this.#ceiling === undefined ? Math.max(this.#grownAt, Math.min(now, this.#pausedUntil)) : this.#grownAt
+    const seconds = Math.min(1000, now - from) / 1000
     const held = this.#waiting.length > 0 || this.#edge(this.#counted(now), undefined) > now
     this.#grownAt = now
     if (!held || seconds <= 0) return
@@ -310,9 +313,14 @@ export class CrmGate extends DurableObject<Env> {
     return Math.min(MAX_BACKOFF_S, 2 ** (this.#streak - 1))
   }
 
-  /** A 503 that says nothing of when to come back: the CRM is busy; no call for a while, longer while it stays so. */
-  async busy(): Promise<void> {
+  /**
+   * A 503 that says nothing of when to come back: the CRM is busy; no call for a while, longer while it stays so.
+   * A call sent before the last 503 was counted was under way with it: the pause it set covers this one too
+   * (a batch's calls go together, and ten 503s at once are one busy moment, not a 512 s pause).
+   */
+  async busy(sentAt?: number): Promise<void> {
     await this.#loaded
+    if (sentAt !== undefined && sentAt < this.#lastRefusal) return
     const now = Date.now()
     await this.pause(now + this.#backoff(now) * 1000)
   }
@@ -347,8 +355,12 @@ export class CrmGate extends DurableObject<Env> {
       const at = Math.min(now, sentAt ?? now)
       const reached = this.#started.filter((t) => t > at - 1000 && t <= at).length - 1
       const known = this.#ceiling
-      if (known === undefined) this.#ceiling = Math.max(MIN_RATE, reached)
-      else if (since < REPEATED_MS) this.#ceiling = Math.max(MIN_RATE, reached, known * CUT)
+      if (known === undefined) {
+        // A first refusal after fewer calls in its second than the pace starts with measures no per-second limit
+        // (one 429 in a lull: a fault, another limit): its pause only, unless another follows soon.
+        if (reached < START_RATE && since >= REPEATED_MS) return this.#replan()
+        this.#ceiling = Math.max(MIN_RATE, reached)
+      } else if (since < REPEATED_MS) this.#ceiling = Math.max(MIN_RATE, reached, known * CUT)
       else if (reached >= known) this.#ceiling = reached // a probe above the ceiling found it where it was
       else {
         // A lone refusal within the ceiling: counted here, the calls fitted; at the CRM they did not, by a call.

@@ -80,7 +80,7 @@ export function paceOf(env: Env, connection: string): Pace {
       report = false
     },
     limited: (seconds, perMinute, sentAt) => gate.limited(seconds, perMinute, sentAt),
-    busy: () => gate.busy(),
+    busy: (sentAt) => gate.busy(sentAt),
   }
 }
 
