@@ -223,11 +223,6 @@ export class CrmGate extends DurableObject<Env> {
     this.#started.push(Date.now())
   }
 
-  /** The next slot, never inside a Retry-After. */
-  #take(pinned: number | undefined): number {
-    return this.#first(Date.now(), pinned)
-  }
-
   /**
    * Answers when this call may go: at once, or after waiting here for its slot
    * (one round trip either way). When the first free slot is more than
@@ -238,9 +233,8 @@ export class CrmGate extends DurableObject<Env> {
     await this.#loaded
     const now = Date.now()
     if (!pinned) this.#grow(now)
-    const first = this.#first(now, pinned)
-    if (first - now > maxWaitMs) return { deferMs: first - now }
-    const at = this.#take(pinned)
+    const at = this.#first(now, pinned)
+    if (at - now > maxWaitMs) return { deferMs: at - now }
     if (at <= now) return this.#let(now, pinned, 0)
     return new Promise<Permit>((resolve) => this.#wait({ at, maxWaitMs, pinned, since: now, resolve, timer: undefined as never }))
   }
@@ -274,12 +268,13 @@ export class CrmGate extends DurableObject<Env> {
     this.#waiting = []
     for (const w of waiting) {
       clearTimeout(w.timer)
-      const first = this.#first(Date.now(), w.pinned)
+      const now = Date.now()
+      const first = this.#first(now, w.pinned)
       if (first - w.since > w.maxWaitMs) {
-        w.resolve({ deferMs: first - Date.now() })
+        w.resolve({ deferMs: first - now })
         continue
       }
-      w.at = this.#take(w.pinned)
+      w.at = first
       this.#wait(w)
     }
   }
@@ -458,8 +453,9 @@ export class CrmGate extends DurableObject<Env> {
       await markHeld(this.env.DB, connection, why, hold.since)
       await this.ctx.storage.put({ held: hold, connection, recurs })
       await this.ctx.storage.delete('resumedAt')
-      await this.ctx.storage.setAlarm(now + this.#probeEvery(recurs))
-      await onHeld(this.env, connection, why, this.#probeEvery(recurs))
+      const every = this.#probeEvery(recurs)
+      await this.ctx.storage.setAlarm(now + every)
+      await onHeld(this.env, connection, why, every)
       return hold
     })().finally(() => {
       this.#holding = undefined
